@@ -1,0 +1,1 @@
+"""What Gongzhi's services share: event schemas, topic names, settings, and factories."""

@@ -1,0 +1,135 @@
+"""Kafka broker factory, dead letters and topic creation shared by every service."""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+from collections.abc import Mapping
+from typing import Any
+
+from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+from aiokafka.errors import TopicAlreadyExistsError
+from faststream.kafka import KafkaBroker
+from faststream.security import BaseSecurity, SASLPlaintext, SASLScram256, SASLScram512
+
+from shared.privacy import scrub_phones
+from shared.settings import KafkaSettings
+from shared.topics import topic_specs
+
+log = logging.getLogger(__name__)
+
+MAX_MESSAGE_BYTES = 1_000_000
+
+
+def _security(settings: KafkaSettings) -> BaseSecurity | None:
+    if settings.security_protocol == "PLAINTEXT":
+        return None
+    ssl_context = None
+    if settings.security_protocol in ("SSL", "SASL_SSL"):
+        import ssl
+
+        ssl_context = ssl.create_default_context(cafile=settings.ssl_cafile)
+    if settings.security_protocol == "SSL":
+        return BaseSecurity(ssl_context=ssl_context, use_ssl=True)
+    if not settings.sasl_username or settings.sasl_password is None:
+        raise ValueError("KAFKA_SASL_USERNAME and KAFKA_SASL_PASSWORD are required for SASL")
+    sasl_class = {
+        "PLAIN": SASLPlaintext,
+        "SCRAM-SHA-256": SASLScram256,
+        "SCRAM-SHA-512": SASLScram512,
+    }[settings.sasl_mechanism]
+    return sasl_class(
+        username=settings.sasl_username,
+        password=settings.sasl_password.get_secret_value(),
+        ssl_context=ssl_context,
+        use_ssl=settings.security_protocol == "SASL_SSL",
+    )
+
+
+def make_broker(settings: KafkaSettings, *, client_id: str, **options: Any) -> KafkaBroker:
+    """A broker whose producer is idempotent and waits for every in-sync replica."""
+    return KafkaBroker(
+        settings.bootstrap_servers,
+        client_id=client_id,
+        acks="all",
+        enable_idempotence=True,
+        linger_ms=settings.linger_ms,
+        security=_security(settings),
+        graceful_timeout=30.0,
+        **options,
+    )
+
+
+def admin_client_options(settings: KafkaSettings) -> dict[str, Any]:
+    """aiokafka client options for tools that talk to Kafka without FastStream."""
+    options: dict[str, Any] = {
+        "bootstrap_servers": settings.bootstrap_servers,
+        "security_protocol": settings.security_protocol,
+    }
+    if settings.security_protocol.startswith("SASL"):
+        options["sasl_mechanism"] = settings.sasl_mechanism
+        options["sasl_plain_username"] = settings.sasl_username
+        options["sasl_plain_password"] = (
+            settings.sasl_password.get_secret_value() if settings.sasl_password else None
+        )
+    if settings.security_protocol in ("SSL", "SASL_SSL"):
+        import ssl
+
+        options["ssl_context"] = ssl.create_default_context(cafile=settings.ssl_cafile)
+    return options
+
+
+async def ensure_topics(settings: KafkaSettings) -> None:
+    """Create every topic the system uses (idempotent; existing topics are left alone)."""
+    admin = AIOKafkaAdminClient(**admin_client_options(settings))
+    await admin.start()
+    try:
+        existing = set(await admin.list_topics())
+        missing = [
+            NewTopic(settings.topic(spec.name), spec.partitions, 1, topic_configs=spec.config)
+            for spec in topic_specs(settings.topic_partitions)
+            if settings.topic(spec.name) not in existing
+        ]
+        if missing:
+            # Another service may have created them first.
+            with contextlib.suppress(TopicAlreadyExistsError):
+                await admin.create_topics(missing)
+    finally:
+        await admin.close()
+
+
+async def publish_dead_letter(
+    broker: KafkaBroker,
+    *,
+    topic: str,
+    service: str,
+    body: bytes,
+    key: bytes | None,
+    origin_topic: str,
+    origin_partition: int,
+    origin_offset: int,
+    error: str,
+    attempts: int,
+) -> None:
+    """Park a message that retrying cannot fix, with its provenance in headers.
+
+    Phone numbers are masked in the parked copy: a dead letter is read by operators."""
+    headers: Mapping[str, str] = {
+        "x-origin-topic": origin_topic,
+        "x-origin-partition": str(origin_partition),
+        "x-origin-offset": str(origin_offset),
+        "x-error": scrub_phones(error)[:2000],
+        "x-attempts": str(attempts),
+        "x-service": service,
+    }
+    safe_body = scrub_phones(body.decode("utf-8", errors="replace")).encode()
+    await broker.publish(
+        safe_body[:MAX_MESSAGE_BYTES],
+        topic=topic,
+        key=key,
+        headers=dict(headers),
+    )
+    log.warning(
+        "dead-lettered",
+        extra={"origin_topic": origin_topic, "offset": origin_offset, "error": error[:300]},
+    )

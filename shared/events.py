@@ -1,0 +1,312 @@
+"""Event and message schemas: the public contract on Kafka.
+
+Events are past-tense facts, frozen, and refuse unknown fields. Every complaint event
+carries ``event_id`` (unique; derived deterministically where a retry may publish it
+again), ``occurred_at``, ``schema_version`` and ``complaint_id``. Adding an optional
+field is a compatible change; anything else needs a new ``schema_version``.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime
+from enum import StrEnum
+from typing import Annotated, Literal
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints
+
+SCHEMA_VERSION = 1
+
+ShortText = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=128)]
+Description = Annotated[
+    str, StringConstraints(strip_whitespace=True, min_length=2, max_length=4000)
+]
+Note = Annotated[str, StringConstraints(strip_whitespace=True, max_length=2000)]
+Phone = Annotated[
+    str, StringConstraints(strip_whitespace=True, pattern=r"^\+?[0-9][0-9 \-]{4,19}$")
+]
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+def new_event_id() -> str:
+    return str(uuid.uuid4())
+
+
+class Message(BaseModel):
+    """Base of every schema: immutable, and strict about what it accepts."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class Channel(StrEnum):
+    HOTLINE = "hotline"
+    WEB = "web"
+    WECHAT = "wechat"
+    GRID_WORKER = "grid_worker"
+    WALK_IN = "walk_in"
+    APP = "app"
+
+
+class ResponderKind(StrEnum):
+    PROPERTY_FIRM = "property_firm"
+    COMMITTEE = "committee"
+    COMMUNITY = "community"
+    COMMUNITY_PARTY = "community_party"
+    HOUSING = "housing"
+    PLANNING = "planning"
+    URBAN_MANAGEMENT = "urban_management"
+    FIRE = "fire"
+    PROPERTY_PARTY_COMMITTEE = "property_party_committee"
+    COORDINATION = "coordination"
+    DISPATCH = "dispatch"
+
+
+class Urgency(StrEnum):
+    URGENT = "urgent"
+    NORMAL = "normal"
+    COMPLEX = "complex"
+
+
+class Rating(StrEnum):
+    SATISFIED = "satisfied"
+    BASICALLY_SATISFIED = "basically_satisfied"
+    DISSATISFIED = "dissatisfied"
+
+
+class Reporter(Message):
+    name: Annotated[str, StringConstraints(strip_whitespace=True, max_length=64)] | None = None
+    phone: Phone | None = None
+    hide_identity: bool = False
+
+
+class ComplaintSubmission(Message):
+    """A new complaint as an outside system sends it (HTTP body or ``ingress.complaints``)."""
+
+    source: ShortText
+    source_ref: ShortText
+    channel: Channel
+    compound_id: ShortText
+    category: ShortText | None = None
+    description: Description
+    location: Annotated[str, StringConstraints(strip_whitespace=True, max_length=200)] | None = None
+    reporter: Reporter | None = None
+    occurred_at: AwareDatetime | None = None
+
+
+class UpdateType(StrEnum):
+    """Lifecycle changes a responder or resident may ask for."""
+
+    ACKNOWLEDGED = "acknowledged"
+    IN_PROGRESS = "in_progress"
+    RESOLVED = "resolved"
+    RETURNED = "returned"
+    RATED = "rated"
+
+
+class ComplaintUpdateRequest(Message):
+    """A lifecycle update as a responder's or resident's system sends it."""
+
+    type: UpdateType
+    actor_id: ShortText
+    note: Note | None = None
+    rating: Rating | None = None
+
+
+class IngressUpdate(ComplaintUpdateRequest):
+    """An update on ``ingress.updates``: the request plus the complaint it is about."""
+
+    complaint_id: ShortText
+
+
+class Event(Message):
+    """The envelope every complaint event has."""
+
+    schema_version: int = SCHEMA_VERSION
+    event_id: str = Field(default_factory=new_event_id)
+    occurred_at: AwareDatetime = Field(default_factory=utc_now)
+    complaint_id: str
+
+
+class ComplaintReceived(Event):
+    """Intake accepted a complaint; it now has an id."""
+
+    source: str
+    source_ref: str
+    channel: Channel
+    compound_id: str
+    category: str | None = None
+    description: str
+    location: str | None = None
+    reporter: Reporter | None = None
+    incident_at: AwareDatetime | None = None
+    ingress: Literal["http", "kafka"]
+
+
+class RejectionReason(Message):
+    field: str
+    message: str
+
+
+class ComplaintRejected(Event):
+    """A message was refused; the reasons let the sender see why.
+
+    ``complaint_id`` is empty when the message never named a complaint."""
+
+    complaint_id: str = ""
+    kind: Literal["submission", "update"]
+    source: str | None = None
+    source_ref: str | None = None
+    actor_id: str | None = None
+    reasons: list[RejectionReason]
+    origin_topic: str | None = None
+    origin_partition: int | None = None
+    origin_offset: int | None = None
+    excerpt: str = ""
+
+
+class Assignee(Message):
+    responder_id: str
+    kind: ResponderKind
+
+
+class DueTimes(Message):
+    acknowledge_by: AwareDatetime
+    resolve_by: AwareDatetime
+
+
+class ComplaintSummary(Message):
+    """What a responder needs to act, carried along so consumers need no lookup."""
+
+    category: str
+    category_name: str
+    urgency: Urgency
+    compound_id: str
+    compound_name: str | None = None
+    community_id: str | None = None
+    description: str
+    location: str | None = None
+    reporter: Reporter | None = None
+    channel: Channel
+
+
+class ComplaintRouted(Event):
+    """Routing assigned a lead (and supports) with due times."""
+
+    summary: ComplaintSummary
+    category_source: Literal["given", "classified", "default"]
+    matched_keyword: str | None = None
+    lead: Assignee
+    support: list[Assignee] = []
+    due: DueTimes
+    unknown_compound: bool = False
+    round: int = 1
+    reason: Literal["initial", "rerouted"] = "initial"
+    previous_lead: str | None = None
+
+
+class ComplaintStatus(StrEnum):
+    RECEIVED = "received"
+    ROUTED = "routed"
+    ACKNOWLEDGED = "acknowledged"
+    IN_PROGRESS = "in_progress"
+    RESOLVED = "resolved"
+    CLOSED = "closed"
+    DUPLICATE = "duplicate"
+
+
+class UpdateKind(StrEnum):
+    """Accepted lifecycle changes, as published on ``complaints.updated``."""
+
+    ACKNOWLEDGED = "acknowledged"
+    IN_PROGRESS = "in_progress"
+    RESOLVED = "resolved"
+    RETURNED = "returned"
+    RATED = "rated"
+    REOPENED = "reopened"
+    DUPLICATE_LINKED = "duplicate_linked"
+
+
+class ComplaintUpdated(Event):
+    """An accepted lifecycle change."""
+
+    type: UpdateKind
+    actor_id: str
+    status: ComplaintStatus
+    note: str | None = None
+    rating: Rating | None = None
+    on_time: bool | None = None
+    duplicate_of: str | None = None
+    lead: Assignee | None = None
+    due: DueTimes | None = None
+    summary: ComplaintSummary | None = None
+
+
+class Breach(StrEnum):
+    ACKNOWLEDGE = "acknowledge"
+    RESOLVE = "resolve"
+
+
+class ComplaintEscalated(Event):
+    """A due time passed; who is now alerted and why."""
+
+    level: int = Field(ge=1)
+    breach: Breach
+    due_at: AwareDatetime
+    lead: Assignee
+    escalated_to: list[Assignee]
+    reason: str
+    summary: ComplaintSummary
+
+
+class ComplaintReminded(Event):
+    """Most of the acknowledge window passed in silence: remind the lead."""
+
+    lead: Assignee
+    acknowledge_by: AwareDatetime
+    summary: ComplaintSummary
+
+
+class NotificationReason(StrEnum):
+    ROUTED = "routed"
+    REROUTED = "rerouted"
+    ESCALATED = "escalated"
+    REOPENED = "reopened"
+    REMINDER = "reminder"
+
+
+class NotificationOutcome(Event):
+    """Base of what notify did for one (complaint, responder, reason, channel)."""
+
+    delivery_id: str
+    responder_id: str
+    channel: str
+    reason: NotificationReason
+    trigger_event_id: str
+    attempts: int = Field(ge=1)
+
+
+class NotificationSent(NotificationOutcome):
+    """The responder's channel accepted the alert."""
+
+
+class NotificationFailed(NotificationOutcome):
+    """The alert could not be delivered; ``error`` says why."""
+
+    error: str
+    permanent: bool
+
+
+class StatsSnapshot(Message):
+    """The latest figures of one scope (``stats.snapshots``; key = scope)."""
+
+    schema_version: int = SCHEMA_VERSION
+    scope: str
+    period: str
+    generated_at: AwareDatetime = Field(default_factory=utc_now)
+    counts: dict[str, int]
+    rates: dict[str, float | None]
+    medians_seconds: dict[str, float | None] = {}
+    by_category: dict[str, int] = {}

@@ -1,0 +1,30 @@
+"""MongoDB client factory (PyMongo's native async API; runs on MongoDB and FerretDB)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pymongo import AsyncMongoClient
+from pymongo.asynchronous.database import AsyncDatabase
+
+from shared.settings import MongoSettings
+
+Document = dict[str, Any]
+
+
+def make_mongo_client(settings: MongoSettings) -> AsyncMongoClient[Document]:
+    """A client that fails fast when the server is away, so handlers retry instead of hang."""
+    return AsyncMongoClient(
+        settings.url.get_secret_value(),
+        serverSelectionTimeoutMS=5000,
+        connectTimeoutMS=3000,
+        tz_aware=True,
+        # FerretDB v1 has no retryable writes; our writes are idempotent anyway.
+        retryWrites=False,
+    )
+
+
+def database(
+    client: AsyncMongoClient[Document], settings: MongoSettings
+) -> AsyncDatabase[Document]:
+    return client[settings.database]

@@ -1,0 +1,59 @@
+"""Kafka topic names (the public contract) and how each topic is created."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+INGRESS_COMPLAINTS = "ingress.complaints"
+INGRESS_UPDATES = "ingress.updates"
+COMPLAINTS_RECEIVED = "complaints.received"
+COMPLAINTS_REJECTED = "complaints.rejected"
+COMPLAINTS_ROUTED = "complaints.routed"
+COMPLAINTS_UPDATED = "complaints.updated"
+COMPLAINTS_ESCALATED = "complaints.escalated"
+COMPLAINTS_REMINDED = "complaints.reminded"
+NOTIFICATIONS_SENT = "notifications.sent"
+NOTIFICATIONS_FAILED = "notifications.failed"
+STATS_SNAPSHOTS = "stats.snapshots"
+
+
+def dead_letter_topic(service: str) -> str:
+    """The dead-letter topic of one service (``dlq.<service>``)."""
+    return f"dlq.{service}"
+
+
+SERVICES = ("intake", "routing", "notify", "stats")
+
+
+@dataclass(frozen=True)
+class TopicSpec:
+    name: str
+    partitions: int = 4
+    config: dict[str, str] = field(default_factory=dict)
+
+
+def topic_specs(partitions: int = 4) -> list[TopicSpec]:
+    """Every topic the system uses, with the settings it needs at creation."""
+    plain = [
+        INGRESS_COMPLAINTS,
+        INGRESS_UPDATES,
+        COMPLAINTS_RECEIVED,
+        COMPLAINTS_REJECTED,
+        COMPLAINTS_ROUTED,
+        COMPLAINTS_UPDATED,
+        COMPLAINTS_ESCALATED,
+        COMPLAINTS_REMINDED,
+        NOTIFICATIONS_SENT,
+        NOTIFICATIONS_FAILED,
+        *(dead_letter_topic(s) for s in SERVICES),
+    ]
+    specs = [TopicSpec(name, partitions) for name in plain]
+    # Operators read the latest figure per scope; compaction keeps exactly that.
+    specs.append(
+        TopicSpec(
+            STATS_SNAPSHOTS,
+            partitions,
+            {"cleanup.policy": "compact", "min.cleanable.dirty.ratio": "0.1"},
+        )
+    )
+    return specs

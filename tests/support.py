@@ -1,0 +1,150 @@
+"""Helpers for tests that talk to the real broker and database."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@dataclass
+class Infra:
+    """Where the real Kafka broker and MongoDB-protocol server of this test run are."""
+
+    bootstrap_servers: str
+    mongodb_url: str
+    started_here: bool = False
+    env: dict[str, str] = field(default_factory=dict)
+
+    def service_env(self, **extra: str) -> dict[str, str]:
+        """Environment for a service process pointed at this infrastructure."""
+        env = {
+            **os.environ,
+            "KAFKA_BOOTSTRAP_SERVERS": self.bootstrap_servers,
+            "MONGODB_URL": self.mongodb_url,
+            "PYTHONUNBUFFERED": "1",
+        }
+        env.update(extra)
+        return env
+
+
+def start_local_infra(root: Path) -> Infra:
+    """Start a private Kafka and FerretDB on free ports under ``root``."""
+    kafka_port, controller_port, mongo_port = free_port(), free_port(), free_port()
+    env = {
+        **os.environ,
+        "GONGZHI_LOCAL_DIR": str(root),
+        "KAFKA_PORT": str(kafka_port),
+        "KAFKA_CONTROLLER_PORT": str(controller_port),
+        "FERRETDB_PORT": str(mongo_port),
+        "FERRETDB_DEBUG_PORT": str(free_port()),
+    }
+    subprocess.run(["bash", str(REPO / "deploy/local/infra.sh"), "start"], env=env, check=True)
+    return Infra(
+        bootstrap_servers=f"127.0.0.1:{kafka_port}",
+        mongodb_url=f"mongodb://127.0.0.1:{mongo_port}/",
+        started_here=True,
+        env=env,
+    )
+
+
+def stop_local_infra(infra: Infra) -> None:
+    subprocess.run(
+        ["bash", str(REPO / "deploy/local/infra.sh"), "stop"], env=infra.env, check=False
+    )
+
+
+def unique_name(prefix: str) -> str:
+    return f"{prefix}_{uuid.uuid4().hex[:10]}"
+
+
+async def produce(
+    bootstrap: str, topic: str, messages: Iterable[tuple[bytes | None, bytes]]
+) -> None:
+    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all", enable_idempotence=True)
+    await producer.start()
+    try:
+        for key, value in messages:
+            await producer.send(topic, value, key=key)
+        await producer.flush()
+    finally:
+        await producer.stop()
+
+
+async def collect(
+    bootstrap: str,
+    topics: list[str],
+    *,
+    until: Any,
+    timeout: float = 60.0,
+) -> list[dict[str, Any]]:
+    """Read ``topics`` from the beginning until ``until(records)`` is true or time runs out.
+
+    Each record is ``{"topic", "key", "value" (parsed JSON or raw bytes), "headers"}``."""
+    consumer = AIOKafkaConsumer(
+        *topics,
+        bootstrap_servers=bootstrap,
+        group_id=None,
+        auto_offset_reset="earliest",
+        enable_auto_commit=False,
+    )
+    await consumer.start()
+    records: list[dict[str, Any]] = []
+    deadline = time.monotonic() + timeout
+    try:
+        while time.monotonic() < deadline and not until(records):
+            batch = await consumer.getmany(timeout_ms=500)
+            for items in batch.values():
+                for item in items:
+                    try:
+                        value: Any = json.loads(item.value)
+                    except ValueError:
+                        value = item.value
+                    records.append(
+                        {
+                            "topic": item.topic,
+                            "key": item.key.decode() if item.key else None,
+                            "value": value,
+                            "headers": {k: v.decode() for k, v in item.headers},
+                        }
+                    )
+    finally:
+        await consumer.stop()
+    return records
+
+
+async def wait_for(predicate: Any, *, timeout: float = 60.0, interval: float = 0.25) -> Any:
+    """Await ``predicate()`` (sync or async) until it returns something truthy."""
+    deadline = time.monotonic() + timeout
+    last: Any = None
+    while time.monotonic() < deadline:
+        last = predicate()
+        if asyncio.iscoroutine(last):
+            last = await last
+        if last:
+            return last
+        await asyncio.sleep(interval)
+    raise AssertionError(f"condition not met within {timeout}s (last value: {last!r})")
+
+
+def python() -> str:
+    return sys.executable
