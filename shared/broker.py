@@ -56,6 +56,8 @@ def make_broker(settings: KafkaSettings, *, client_id: str, **options: Any) -> K
         linger_ms=settings.linger_ms,
         security=_security(settings),
         graceful_timeout=30.0,
+        # Per-message "Received/Processed" lines would drown the useful ones.
+        log_level=logging.DEBUG,
         **options,
     )
 

@@ -1,0 +1,1 @@
+"""Tools for running Gongzhi locally: the process stack, the demo, benchmarks."""

@@ -1,0 +1,1 @@
+"""Gongzhi's four services: intake, routing, notify and stats."""

@@ -1,0 +1,1 @@
+"""Intake: takes complaints in over HTTP and ``ingress.complaints`` and publishes them."""

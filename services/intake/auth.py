@@ -1,0 +1,111 @@
+"""API keys: stored only as SHA-256 hashes, each with scopes and a rate limit.
+
+Scopes: ``submit:<source>`` (submit complaints as that source), ``update:<actor_id>``
+(post lifecycle updates as that responder, or ``update:resident`` for residents'
+ratings), ``read``, ``admin`` (everything). ``*`` may stand for any source or actor.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
+
+from shared.datafile import load_model
+
+ADMIN = "admin"
+READ = "read"
+
+
+def hash_key(raw_key: str) -> str:
+    return hashlib.sha256(raw_key.encode()).hexdigest()
+
+
+class ApiKey(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    name: str
+    sha256: str = Field(pattern=r"^[0-9a-f]{64}$")
+    scopes: frozenset[str]
+    rate_per_second: float | None = None
+    burst: int | None = None
+
+    def allows(self, action: str, subject: str | None = None) -> bool:
+        """``allows("submit", "hotline-12345")``; ``allows("read")``."""
+        if ADMIN in self.scopes:
+            return True
+        if subject is None:
+            return action in self.scopes
+        return f"{action}:{subject}" in self.scopes or f"{action}:*" in self.scopes
+
+
+class _KeyFile(BaseModel):
+    keys: list[ApiKey]
+
+
+class KeyRing:
+    """Looks keys up by hash, in constant time per comparison."""
+
+    def __init__(self, keys: list[ApiKey]) -> None:
+        self._by_hash = {key.sha256: key for key in keys}
+
+    def __len__(self) -> int:
+        return len(self._by_hash)
+
+    def identify(self, raw_key: str) -> ApiKey | None:
+        digest = hash_key(raw_key)
+        for stored, key in self._by_hash.items():
+            if hmac.compare_digest(stored, digest):
+                return key
+        return None
+
+    def holds(self, raw_key: str) -> bool:
+        return self.identify(raw_key) is not None
+
+
+def load_keys(*, keys_json: str | None, keys_file: str | None) -> list[ApiKey]:
+    keys: list[ApiKey] = []
+    if keys_json:
+        keys += TypeAdapter(list[ApiKey]).validate_python(json.loads(keys_json))
+    if keys_file:
+        keys += load_model(Path(keys_file), _KeyFile).keys
+    return keys
+
+
+def demo_key(raw_key: str) -> ApiKey:
+    """The documented local-stack key, with every scope."""
+    return ApiKey(name="demo", sha256=hash_key(raw_key), scopes=frozenset({ADMIN}))
+
+
+@dataclass
+class _Bucket:
+    tokens: float
+    updated: float
+
+
+@dataclass
+class RateLimiter:
+    """Token buckets per key name. Per process: N intake copies allow N times the rate,
+    which is the accepted trade for not putting a shared store on every request."""
+
+    rate_per_second: float
+    burst: int
+    _buckets: dict[str, _Bucket] = field(default_factory=dict)
+
+    def try_take(self, key: ApiKey, now: float | None = None) -> float:
+        """0 when the request may go ahead, else the seconds to wait before retrying."""
+        now = time.monotonic() if now is None else now
+        rate = key.rate_per_second or self.rate_per_second
+        burst = key.burst or self.burst
+        bucket = self._buckets.setdefault(key.name, _Bucket(float(burst), now))
+        bucket.tokens = min(burst, bucket.tokens + (now - bucket.updated) * rate)
+        bucket.updated = now
+        if bucket.tokens >= 1:
+            bucket.tokens -= 1
+            return 0.0
+        return (1 - bucket.tokens) / rate

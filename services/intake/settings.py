@@ -1,0 +1,31 @@
+"""Intake's settings, from the environment (``GONGZHI_*``)."""
+
+from __future__ import annotations
+
+from pydantic import Field, model_validator
+
+from shared.settings import ServiceSettings
+
+DEMO_API_KEY = "gongzhi-demo-key"
+
+
+class IntakeSettings(ServiceSettings):
+    http_port: int = 8080
+    routing_url: str = "http://127.0.0.1:8081"
+    """Where lifecycle updates are validated: routing owns each complaint's state."""
+    max_body_bytes: int = Field(default=64 * 1024, ge=1024)
+    api_keys_file: str | None = None
+    """YAML list of ``{name, sha256, scopes, rate_per_second?, burst?}``; keys stored hashed."""
+    api_keys: str | None = None
+    """The same as JSON, for deployments that pass secrets as environment variables."""
+    rate_per_second: float = Field(default=200.0, gt=0)
+    rate_burst: int = Field(default=400, ge=1)
+    claim_lease_seconds: float = Field(default=10.0, gt=0)
+    """How long an accepted-but-unpublished complaint waits before the relay re-publishes it."""
+
+    @model_validator(mode="after")
+    def _no_demo_key_in_production(self) -> IntakeSettings:
+        configured = (self.api_keys or "") + (self.api_keys_file or "")
+        if self.environment == "production" and not configured:
+            raise ValueError("GONGZHI_API_KEYS or GONGZHI_API_KEYS_FILE must be set in production")
+        return self
