@@ -1,0 +1,1 @@
+"""``make bench``: Gongzhi's pipeline measured against a raw aiokafka baseline."""
