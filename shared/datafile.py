@@ -43,8 +43,11 @@ def _describe_location(raw: Any, location: tuple[int | str, ...]) -> str:
             label = f"[{step}]"
             if isinstance(node, list) and step < len(node):
                 node = node[step]
-                if isinstance(node, dict) and "id" in node:
-                    label += f" (id={node['id']})"
+                if isinstance(node, dict):
+                    # Entries are named by their id (directory) or code (policy).
+                    name = next((k for k in ("id", "code") if k in node), None)
+                    if name is not None:
+                        label += f" ({name}={node[name]})"
             else:
                 node = None
             parts.append(label)

@@ -1,0 +1,1 @@
+"""Routing: decides who must act on each complaint, and follows it until it closes."""

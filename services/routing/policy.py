@@ -1,0 +1,106 @@
+"""The routing policy as data: categories with keywords, lead and support kinds,
+urgency, due times. This module describes the file's shape and checks it."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from functools import cached_property
+from pathlib import Path
+from typing import Annotated
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
+
+from shared.datafile import load_model
+from shared.events import ResponderKind, Urgency
+
+Code = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_]*$")]
+Keyword = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1)]
+
+ASSIGNABLE_KINDS = frozenset(ResponderKind) - {ResponderKind.COORDINATION, ResponderKind.DISPATCH}
+"""Kinds a policy may name: the desks are reached through the directory, not the policy."""
+
+
+class _Entry(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class CategoryPolicy(_Entry):
+    code: Code
+    name: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1)]
+    keywords: list[Keyword] = []
+    lead: ResponderKind
+    support: list[ResponderKind] = []
+    urgency: Urgency
+
+    @model_validator(mode="after")
+    def _kinds_are_assignable(self) -> CategoryPolicy:
+        for kind in (self.lead, *self.support):
+            if kind not in ASSIGNABLE_KINDS:
+                raise ValueError(f"kind {kind.value!r} cannot be named in a policy")
+        return self
+
+
+class DueWindow(_Entry):
+    acknowledge_within: timedelta
+    resolve_within: timedelta
+
+    @model_validator(mode="after")
+    def _positive_and_ordered(self) -> DueWindow:
+        if self.acknowledge_within <= timedelta(0):
+            raise ValueError("acknowledge_within must be positive")
+        if self.resolve_within < self.acknowledge_within:
+            raise ValueError("resolve_within must not be shorter than acknowledge_within")
+        return self
+
+    def scaled(self, factor: float) -> DueWindow:
+        return DueWindow(
+            acknowledge_within=self.acknowledge_within * factor,
+            resolve_within=self.resolve_within * factor,
+        )
+
+
+class RoutingPolicy(_Entry):
+    default_category: Code
+    duplicate_window: timedelta = timedelta(hours=24)
+    duplicate_similarity: float = Field(default=0.5, gt=0, le=1)
+    reminder_fraction: float = Field(default=0.75, gt=0, lt=1)
+    due: dict[Urgency, DueWindow]
+    categories: list[CategoryPolicy] = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _complete_and_consistent(self) -> RoutingPolicy:
+        missing = [u.value for u in Urgency if u not in self.due]
+        if missing:
+            raise ValueError(f"due: no due times for urgency {', '.join(missing)}")
+        codes = [c.code for c in self.categories]
+        twice = sorted({c for c in codes if codes.count(c) > 1})
+        if twice:
+            raise ValueError(f"categories: codes listed twice: {', '.join(twice)}")
+        if self.default_category not in codes:
+            raise ValueError(f"default_category: {self.default_category!r} is not a category")
+        return self
+
+    @cached_property
+    def by_code(self) -> dict[str, CategoryPolicy]:
+        return {c.code: c for c in self.categories}
+
+    @property
+    def default(self) -> CategoryPolicy:
+        return self.by_code[self.default_category]
+
+    def category(self, code: str) -> CategoryPolicy:
+        return self.by_code[code]
+
+    def window(self, urgency: Urgency) -> DueWindow:
+        return self.due[urgency]
+
+    def with_due_scale(self, factor: float) -> RoutingPolicy:
+        """The same policy with every due window multiplied (tests, demos)."""
+        if factor == 1:
+            return self
+        return self.model_copy(update={"due": {u: w.scaled(factor) for u, w in self.due.items()}})
+
+
+def load_policy(path: str | Path) -> RoutingPolicy:
+    """Load and validate the policy file; a broken file raises DataFileError."""
+    return load_model(path, RoutingPolicy)

@@ -1,0 +1,39 @@
+"""Routing's settings, from the environment (``GONGZHI_*``)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import Field
+
+from shared.settings import ServiceSettings
+
+
+def default_policy_path() -> Path:
+    """The policy that ships with the project (the product's routing policy)."""
+    return Path(__file__).resolve().parent / "data" / "policy.yaml"
+
+
+class RoutingSettings(ServiceSettings):
+    """Routing's configuration.
+
+    - ``GONGZHI_POLICY_PATH``: the routing policy file (default: the shipped policy).
+    - ``GONGZHI_DIRECTORY_PATH``: the directory file (default: the demo directory).
+    - ``GONGZHI_DUE_SCALE``: multiplies every due window of the policy (acknowledge and
+      resolve), so a test or a demo can run the whole escalation ladder in seconds:
+      ``GONGZHI_DUE_SCALE=0.0005`` turns the 1-hour acknowledge window of an urgent
+      complaint into 1.8 s. The reminder fraction and the duplicate window are not scaled.
+    - ``GONGZHI_SWEEP_INTERVAL_SECONDS``: how often each copy looks for reminders,
+      escalations and unpublished events.
+    - ``GONGZHI_OUTBOX_RELAY_AFTER_SECONDS``: an event still unpublished this long after
+      its state change is taken as orphaned by a crashed copy and published again.
+    """
+
+    http_port: int = 8081
+    policy_path: str | None = None
+    due_scale: float = Field(default=1.0, gt=0)
+    sweep_interval_seconds: float = Field(default=0.5, gt=0)
+    outbox_relay_after_seconds: float = Field(default=3.0, gt=0)
+
+    def resolved_policy_path(self) -> Path:
+        return Path(self.policy_path) if self.policy_path else default_policy_path()

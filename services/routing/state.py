@@ -1,0 +1,110 @@
+"""What routing remembers about one complaint, and the events a change must publish.
+
+A change to a complaint and the events it causes are one value: the events wait in
+``outbox`` inside the same document, written by the same single-document update, so
+a crash between the write and the publish loses nothing (the relay publishes them)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict
+
+from shared.events import (
+    Assignee,
+    ComplaintStatus,
+    ComplaintSummary,
+    DueTimes,
+    Event,
+    Rating,
+)
+
+OPEN_STATUSES = (ComplaintStatus.ROUTED, ComplaintStatus.ACKNOWLEDGED, ComplaintStatus.IN_PROGRESS)
+"""Someone still has to act."""
+
+APPLIED_UPDATES_KEPT = 50
+
+
+def now_ms() -> datetime:
+    """The current time at MongoDB's precision, so a stored time reads back equal."""
+    now = datetime.now(UTC)
+    return now.replace(microsecond=now.microsecond // 1000 * 1000)
+
+
+class OutboxEntry(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    event_id: str
+    topic: str
+    """The logical topic name (``shared.topics``); the prefix is added when publishing."""
+    payload: str
+    created_at: datetime
+
+
+class TimelineEntry(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    type: str
+    at: datetime
+    actor_id: str
+
+
+class ComplaintState(BaseModel):
+    """One complaint as routing follows it. Domain functions return changed copies."""
+
+    model_config = ConfigDict(extra="ignore", validate_assignment=False)
+
+    complaint_id: str
+    version: int = 0
+    status: ComplaintStatus
+    summary: ComplaintSummary
+    received_at: datetime
+    category_source: Literal["given", "classified", "default"]
+    matched_keyword: str | None = None
+    unknown_compound: bool = False
+    lead: Assignee | None = None
+    support: list[Assignee] = []
+    round: int = 1
+    routed_at: datetime | None = None
+    due: DueTimes | None = None
+    acknowledged_at: datetime | None = None
+    resolved_at: datetime | None = None
+    past_leads: list[str] = []
+    bounces: int = 0
+    reopens: int = 0
+    escalation_level: int = 0
+    reminded: bool = False
+    resolve_escalated: bool = False
+    overdue: bool = False
+    duplicate_of: str | None = None
+    rating: Rating | None = None
+    next_check_at: datetime | None = None
+    applied_updates: list[str] = []
+    timeline: list[TimelineEntry] = []
+    outbox: list[OutboxEntry] = []
+
+    def copy_for_change(self) -> ComplaintState:
+        return self.model_copy(deep=True)
+
+    def emit(self, topic: str, event: Event, now: datetime) -> None:
+        """Queue ``event`` for publishing with this change."""
+        self.outbox.append(
+            OutboxEntry(
+                event_id=event.event_id,
+                topic=topic,
+                payload=event.model_dump_json(),
+                created_at=now,
+            )
+        )
+
+    def note(self, kind: str, at: datetime, actor_id: str) -> None:
+        self.timeline.append(TimelineEntry(type=kind, at=at, actor_id=actor_id))
+
+    def remember_update(self, key: str) -> None:
+        self.applied_updates = [*self.applied_updates, key][-APPLIED_UPDATES_KEPT:]
+
+    def is_assigned(self, responder_id: str) -> bool:
+        return (self.lead is not None and self.lead.responder_id == responder_id) or any(
+            s.responder_id == responder_id for s in self.support
+        )

@@ -1,0 +1,328 @@
+"""Routing against the real Kafka broker and MongoDB-protocol server."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator
+from typing import Any
+
+import httpx
+import pytest
+from pymongo import AsyncMongoClient
+
+from services.routing.app import create_app
+from services.routing.settings import RoutingSettings
+from shared.events import Channel, ComplaintReceived, Reporter
+from shared.ids import stable_id
+from shared.settings import KafkaSettings, MongoSettings
+from shared.topics import (
+    COMPLAINTS_ESCALATED,
+    COMPLAINTS_RECEIVED,
+    COMPLAINTS_REJECTED,
+    COMPLAINTS_REMINDED,
+    COMPLAINTS_ROUTED,
+    COMPLAINTS_UPDATED,
+    INGRESS_UPDATES,
+    dead_letter_topic,
+)
+from tests.support import collect, produce, serving, unique_name, wait_for
+
+pytestmark = pytest.mark.integration
+
+
+def settings_for(kafka: KafkaSettings, mongo: MongoSettings, **extra: Any) -> RoutingSettings:
+    options: dict[str, Any] = {"sweep_interval_seconds": 0.2, "outbox_relay_after_seconds": 1.0}
+    return RoutingSettings(environment="test", kafka=kafka, mongo=mongo, **{**options, **extra})
+
+
+def received(compound_id: str, description: str, category: str | None = None) -> ComplaintReceived:
+    complaint_id = unique_name("c")
+    return ComplaintReceived(
+        complaint_id=complaint_id,
+        source="hotline-12345",
+        source_ref=complaint_id,
+        channel=Channel.HOTLINE,
+        compound_id=compound_id,
+        category=category,
+        description=description,
+        reporter=Reporter(name="張女士", phone="13812345678", hide_identity=True),
+        ingress="kafka",
+    )
+
+
+async def publish_received(kafka: KafkaSettings, *events: ComplaintReceived) -> None:
+    await produce(
+        kafka.bootstrap_servers,
+        kafka.topic(COMPLAINTS_RECEIVED),
+        [(e.complaint_id.encode(), e.model_dump_json().encode()) for e in events],
+    )
+
+
+async def events_on(
+    kafka: KafkaSettings, topic: str, until: Any, timeout: float = 30
+) -> list[dict[str, Any]]:
+    records = await collect(
+        kafka.bootstrap_servers, [kafka.topic(topic)], until=until, timeout=timeout
+    )
+    return [r["value"] for r in records]
+
+
+def distinct(events: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Events as a consumer sees them: a re-published copy (same event id) dropped."""
+    seen: dict[str, dict[str, Any]] = {}
+    for event in events:
+        seen.setdefault(event["event_id"], event)
+    return list(seen.values())
+
+
+async def routed_for(
+    kafka: KafkaSettings, complaint_id: str, count: int = 1, timeout: float = 30
+) -> list[dict[str, Any]]:
+    """The distinct routed events of one complaint, once ``count`` of them arrived."""
+
+    def mine(records: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        return distinct([r["value"] for r in records if r["key"] == complaint_id])
+
+    records = await collect(
+        kafka.bootstrap_servers,
+        [kafka.topic(COMPLAINTS_ROUTED)],
+        until=lambda r: len(mine(r)) >= count,
+        timeout=timeout,
+    )
+    return mine(records)
+
+
+async def post(client: httpx.AsyncClient, complaint_id: str, **body: Any) -> httpx.Response:
+    return await client.post(f"/v1/complaints/{complaint_id}/updates", json=body)
+
+
+async def test_received_complaint_is_routed_once_even_when_delivered_twice(
+    kafka_settings: KafkaSettings, mongo_settings: MongoSettings
+) -> None:
+    flying = received("cx-002", "供销社宿舍2号楼有人飞线充电")
+    app = create_app(settings_for(kafka_settings, mongo_settings))
+    async with serving(app):
+        await publish_received(kafka_settings, flying, flying)
+        [routed] = await routed_for(kafka_settings, flying.complaint_id)
+        # The second delivery must have been handled before we look again.
+        await publish_received(kafka_settings, flying)
+        await asyncio.sleep(2)
+        again = await app.state.router.route(flying)
+        assert again.outbox == []
+    assert routed["event_id"] == stable_id(flying.complaint_id, "routed", 1)
+    assert routed["lead"] == {"responder_id": "fire", "kind": "fire"}
+    assert [s["responder_id"] for s in routed["support"]] == ["cx-002-committee", "cm-xueqiao"]
+    assert routed["summary"]["category"] == "flying_wire_charging"
+    assert routed["summary"]["reporter"]["phone"] == "13812345678"
+    assert routed["category_source"] == "classified"
+    everything = await events_on(
+        kafka_settings, COMPLAINTS_ROUTED, until=lambda r: False, timeout=2
+    )
+    assert {e["event_id"] for e in everything} == {routed["event_id"]}
+
+
+async def test_similar_complaint_within_a_day_is_linked_not_routed(
+    kafka_settings: KafkaSettings, mongo_settings: MongoSettings
+) -> None:
+    first = received("cx-004", "3号楼电梯又坏了，老人上不了楼")
+    second = received("cx-004", "3号楼电梯又坏了！老人都上不了楼")
+    app = create_app(settings_for(kafka_settings, mongo_settings))
+    async with serving(app):
+        await publish_received(kafka_settings, first)
+        await routed_for(kafka_settings, first.complaint_id)
+        await publish_received(kafka_settings, second)
+        [linked] = await events_on(
+            kafka_settings, COMPLAINTS_UPDATED, until=lambda r: len(r) >= 1, timeout=20
+        )
+        routed = await events_on(
+            kafka_settings, COMPLAINTS_ROUTED, until=lambda r: False, timeout=1
+        )
+    assert (linked["complaint_id"], linked["type"], linked["status"]) == (
+        second.complaint_id,
+        "duplicate_linked",
+        "duplicate",
+    )
+    assert linked["duplicate_of"] == first.complaint_id
+    assert {r["complaint_id"] for r in routed} == {first.complaint_id}
+
+
+async def test_updates_over_http_follow_the_lifecycle(
+    kafka_settings: KafkaSettings, mongo_settings: MongoSettings
+) -> None:
+    parking = received("cx-001", "小区车辆乱停乱放")
+    app = create_app(settings_for(kafka_settings, mongo_settings))
+    async with serving(app) as client:
+        assert (await post(client, "c-nope", type="acknowledged", actor_id="x")).status_code == 404
+        await publish_received(kafka_settings, parking)
+        await routed_for(kafka_settings, parking.complaint_id)
+        cid = parking.complaint_id
+        assert (await post(client, cid, type="acknowledged", actor_id="fire")).status_code == 403
+        assert (
+            await post(client, cid, type="resolved", actor_id="pf-dianzhong")
+        ).status_code == 409
+        assert (await post(client, cid, type="bogus", actor_id="pf-dianzhong")).status_code == 422
+        assert (
+            await post(client, cid, type="returned", actor_id="pf-dianzhong")
+        ).status_code == 422
+        answer = await post(client, cid, type="acknowledged", actor_id="pf-dianzhong")
+        assert answer.status_code == 202, answer.text
+        assert answer.json()["status"] == "acknowledged"
+        resolved = await post(client, cid, type="resolved", actor_id="pf-dianzhong", note="已清理")
+        assert resolved.json()["status"] == "resolved"
+        rated = await post(client, cid, type="rated", actor_id="resident", rating="dissatisfied")
+        assert rated.status_code == 202, rated.text
+        assert rated.json() == {
+            "complaint_id": cid,
+            "status": "in_progress",
+            "lead": "pf-dianzhong",
+        }
+        updates = await events_on(
+            kafka_settings, COMPLAINTS_UPDATED, until=lambda r: len(r) >= 4, timeout=15
+        )
+    kinds = [(u["type"], u["status"]) for u in updates]
+    assert kinds == [
+        ("acknowledged", "acknowledged"),
+        ("resolved", "resolved"),
+        ("rated", "in_progress"),
+        ("reopened", "in_progress"),
+    ]
+    assert updates[0]["on_time"] is True
+    assert updates[3]["lead"]["responder_id"] == "pf-dianzhong"
+    assert updates[3]["summary"]["compound_id"] == "cx-001"
+
+
+async def test_returned_complaint_is_rerouted_to_another_responder(
+    kafka_settings: KafkaSettings, mongo_settings: MongoSettings
+) -> None:
+    parking = received("cx-001", "东门外车辆占道")
+    app = create_app(settings_for(kafka_settings, mongo_settings))
+    async with serving(app) as client:
+        await publish_received(kafka_settings, parking)
+        await routed_for(kafka_settings, parking.complaint_id)
+        answer = await post(
+            client, parking.complaint_id, type="returned", actor_id="pf-dianzhong",
+            note="占道的是小区外市政道路",
+        )  # fmt: skip
+        assert answer.status_code == 202, answer.text
+        first, second = await routed_for(kafka_settings, parking.complaint_id, count=2)
+    assert first["lead"]["responder_id"] == "pf-dianzhong"
+    assert (second["reason"], second["round"], second["previous_lead"]) == (
+        "rerouted",
+        2,
+        "pf-dianzhong",
+    )
+    assert second["lead"]["responder_id"] == "cm-xueqiao"
+    assert second["event_id"] != first["event_id"]
+
+
+async def test_ingress_updates_are_applied_or_answered_with_reasons(
+    kafka_settings: KafkaSettings, mongo_settings: MongoSettings
+) -> None:
+    noise = received("cx-001", "楼上邻居半夜噪音扰民")
+    app = create_app(settings_for(kafka_settings, mongo_settings))
+    async with serving(app):
+        await publish_received(kafka_settings, noise)
+        await routed_for(kafka_settings, noise.complaint_id)
+        cid = noise.complaint_id
+        await produce(
+            kafka_settings.bootstrap_servers,
+            kafka_settings.topic(INGRESS_UPDATES),
+            [
+                (cid.encode(), f'{{"complaint_id":"{cid}","type":"acknowledged","actor_id":"pf-dianzhong"}}'.encode()),
+                (cid.encode(), f'{{"complaint_id":"{cid}","type":"acknowledged","actor_id":"cm-xueqiao"}}'.encode()),
+                (cid.encode(), f'{{"complaint_id":"{cid}","type":"acknowledged"}}'.encode()),
+                (cid.encode(), b"not json at all"),
+            ],
+        )  # fmt: skip
+        rejected = await events_on(kafka_settings, COMPLAINTS_REJECTED, until=lambda r: len(r) >= 2)
+        [accepted] = await events_on(
+            kafka_settings, COMPLAINTS_UPDATED, until=lambda r: len(r) >= 1
+        )
+        dead = await events_on(
+            kafka_settings, dead_letter_topic("routing"), until=lambda r: len(r) >= 1
+        )
+    assert (accepted["type"], accepted["actor_id"]) == ("acknowledged", "cm-xueqiao")
+    assert [r["kind"] for r in rejected] == ["update", "update"]
+    assert rejected[0]["reasons"][0]["field"] == "actor_id"
+    assert rejected[0]["actor_id"] == "pf-dianzhong"
+    assert rejected[1]["reasons"][0]["field"] == "actor_id"  # missing field
+    assert len(dead) == 1
+
+
+@contextlib.asynccontextmanager
+async def two_routing_copies(settings: RoutingSettings) -> AsyncIterator[None]:
+    async with serving(create_app(settings)), serving(create_app(settings)):
+        yield
+
+
+async def test_two_copies_escalate_a_silent_complaint_once_per_level(
+    kafka_settings: KafkaSettings, mongo_settings: MongoSettings
+) -> None:
+    # Parking (normal): acknowledge within 24 h, scaled to 2 s; level 2 one window later
+    # (4 s); resolve within 7 days, scaled to 14 s, beyond this test.
+    settings = settings_for(
+        kafka_settings, mongo_settings, due_scale=2 / 86400, outbox_relay_after_seconds=5.0
+    )
+    parking = received("cx-001", "小区车辆乱停乱放，早上车都开不出去")
+    async with two_routing_copies(settings):
+        await publish_received(kafka_settings, parking)
+        await routed_for(kafka_settings, parking.complaint_id)
+        await events_on(
+            kafka_settings, COMPLAINTS_ESCALATED, until=lambda r: len(r) >= 2, timeout=30
+        )
+        await asyncio.sleep(1.5)  # time for a wrongful second escalation to show up
+        escalated = await events_on(
+            kafka_settings, COMPLAINTS_ESCALATED, until=lambda r: False, timeout=1.5
+        )
+        reminded = await events_on(
+            kafka_settings, COMPLAINTS_REMINDED, until=lambda r: False, timeout=1
+        )
+    # Each level exactly once. A copy re-published by the outbox relay (when a publish
+    # is slow) carries the same event id and consumers drop it, so count distinct ids.
+    escalated, reminded = distinct(escalated), distinct(reminded)
+    assert [(e["level"], e["breach"]) for e in escalated] == [
+        (1, "acknowledge"),
+        (2, "acknowledge"),
+    ]
+    level1, level2 = escalated
+    assert [a["responder_id"] for a in level1["escalated_to"]] == ["housing", "cm-xueqiao"]
+    assert [a["responder_id"] for a in level2["escalated_to"]] == ["city-coordination"]
+    assert level1["lead"]["responder_id"] == "pf-dianzhong"
+    assert level1["summary"]["description"] == parking.description
+    assert len(reminded) == 1
+
+
+async def test_unpublished_events_of_a_crashed_copy_are_relayed(
+    kafka_settings: KafkaSettings, mongo_settings: MongoSettings, infra: Any
+) -> None:
+    # Simulate a crash between the state write and the publish: the event sits in the
+    # outbox of the stored document, and a running copy's relay must publish it.
+    from services.routing.app import load_data
+    from services.routing.route import classify_received, route_received
+    from services.routing.state import now_ms
+    from services.routing.store import RoutingStore
+
+    settings = settings_for(kafka_settings, mongo_settings)
+    policy, directory = load_data(settings)
+    lost = received("cx-003", "院里停水三天了")
+    state = route_received(
+        lost, classify_received(policy, lost), policy=policy, directory=directory,
+        open_candidates=[], now=now_ms(),
+    )  # fmt: skip
+    client: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(infra.mongodb_url, tz_aware=True)
+    try:
+        await RoutingStore(client[mongo_settings.database]).insert(state)
+        async with serving(create_app(settings)):
+            [routed] = await routed_for(kafka_settings, lost.complaint_id)
+            store = RoutingStore(client[mongo_settings.database])
+            await wait_for(lambda: _outbox_empty(store, lost.complaint_id), timeout=10)
+    finally:
+        await client.close()
+    assert routed["lead"]["responder_id"] == "cm-xueqiao"
+    assert routed["event_id"] == stable_id(lost.complaint_id, "routed", 1)
+
+
+async def _outbox_empty(store: Any, complaint_id: str) -> bool:
+    state = await store.get(complaint_id)
+    return state is not None and state.outbox == []
