@@ -28,6 +28,11 @@ class KafkaSettings(BaseSettings):
     def topic(self, name: str) -> str:
         return f"{self.topic_prefix}{name}"
 
+    def group(self, name: str) -> str:
+        """Consumer groups share the prefix: deployments on one cluster must not join
+        each other's groups (every join or leave would pause all members)."""
+        return f"{self.topic_prefix}{name}"
+
 
 class MongoSettings(BaseSettings):
     """How to reach the MongoDB-protocol server (credentials belong in the URL)."""

@@ -131,7 +131,7 @@ def create_app(settings: IntakeSettings | None = None) -> FastAPI:
 
     @broker.subscriber(
         topic(INGRESS_COMPLAINTS),
-        group_id=GROUP_ID,
+        group_id=settings.kafka.group(GROUP_ID),
         auto_offset_reset="earliest",
         ack_policy=AckPolicy.NACK_ON_ERROR,
         description="New complaints from outside systems (key: source:source_ref).",
@@ -233,7 +233,11 @@ def create_app(settings: IntakeSettings | None = None) -> FastAPI:
 
     @app.post("/v1/complaints/{complaint_id}/updates", status_code=202)
     async def post_update(
-        complaint_id: str, update: ComplaintUpdateRequest, key: Caller, request: Request
+        complaint_id: str,
+        update: ComplaintUpdateRequest,
+        key: Caller,
+        request: Request,
+        idempotency_key: Annotated[str | None, Header(max_length=200)] = None,
     ) -> JSONResponse:
         if not key.allows("update", update.actor_id):
             raise HTTPException(403, f"this key may not act as {update.actor_id!r}")
@@ -242,7 +246,15 @@ def create_app(settings: IntakeSettings | None = None) -> FastAPI:
             answer = await routing.post(
                 f"/v1/complaints/{complaint_id}/updates",
                 content=update.model_dump_json(exclude_none=True),
-                headers={"content-type": "application/json"},
+                headers={
+                    "content-type": "application/json",
+                    # Routing makes a retried update a no-op under the same key.
+                    **(
+                        {"idempotency-key": f"{key.name}:{idempotency_key}"}
+                        if idempotency_key
+                        else {}
+                    ),
+                },
             )
         except httpx.TransportError as exc:
             raise HTTPException(503, "routing is not reachable; try again") from exc

@@ -126,7 +126,7 @@ def create_app(settings: RoutingSettings | None = None) -> FastAPI:
 
     @broker.subscriber(
         topic(COMPLAINTS_RECEIVED),
-        group_id=GROUP_ID,
+        group_id=settings.kafka.group(GROUP_ID),
         auto_offset_reset="earliest",
         ack_policy=AckPolicy.NACK_ON_ERROR,
         description="Complaints intake accepted: each is routed once (or linked as a duplicate).",
@@ -165,7 +165,7 @@ def create_app(settings: RoutingSettings | None = None) -> FastAPI:
 
     @broker.subscriber(
         topic(INGRESS_UPDATES),
-        group_id=GROUP_ID,
+        group_id=settings.kafka.group(GROUP_ID),
         auto_offset_reset="earliest",
         ack_policy=AckPolicy.NACK_ON_ERROR,
         description="Lifecycle updates from responders' and residents' systems; refused "
