@@ -66,7 +66,7 @@ def kafka_settings(infra: Infra) -> KafkaSettings:
 @pytest.fixture
 def mongo_settings(infra: Infra) -> MongoSettings:
     """A fresh database per test, so tests never see each other's documents."""
-    return MongoSettings(url=infra.mongodb_url, database=unique_name("test"))  # type: ignore[arg-type]
+    return MongoSettings(url=infra.mongodb_url, database=unique_name("test"))
 
 
 @pytest.fixture

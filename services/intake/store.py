@@ -67,8 +67,10 @@ class IntakeStore:
         )
 
     async def take_stale_claims(self, lease: timedelta, limit: int = 100) -> list[Document]:
-        """Unpublished claims older than ``lease``; each is re-leased so that only one
-        intake copy re-publishes it at a time."""
+        """Unpublished claims older than ``lease``, re-leased so that a copy usually
+        leaves the others alone. FerretDB does not make the conditional update atomic,
+        so two copies may both re-publish one: with the same event id, which consumers
+        drop."""
         now = datetime.now(UTC)
         taken: list[Document] = []
         async for doc in self.submissions.find(

@@ -1,14 +1,19 @@
 """Routing's MongoDB adapter: one document per complaint in ``routing_complaints``.
 
-Every change is a single-document write conditioned on the version it was decided
-from (optimistic concurrency): of two routing copies that decide on the same
-version, exactly one write lands and the other re-reads. That is what makes each
-escalation level happen once and a complaint be routed once, without transactions
-(FerretDB has none). The events a change causes travel in the same write (``outbox``)."""
+Every change is a single-document write decided from one version of the complaint
+(optimistic concurrency): of two routing copies that decide on the same version,
+exactly one write lands and the other re-reads. That is what makes each escalation
+level happen once and a complaint be routed once, without transactions (FerretDB has
+none). The events a change causes travel in the same write (``outbox``).
+
+FerretDB v1 does not make a conditional update atomic (two racing ``update_one`` calls
+with the same version filter can both match), but it does make a unique ``_id``
+insert atomic. So the right to write version N+1 is taken first by inserting
+``<complaint id>:<N+1>`` into ``routing_versions``; only the winner writes."""
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from pymongo import ASCENDING
@@ -19,6 +24,10 @@ from services.routing.state import OPEN_STATUSES, ComplaintState, OutboxEntry
 
 Document = dict[str, Any]
 COLLECTION = "routing_complaints"
+VERSIONS = "routing_versions"
+VERSION_CLAIM_LEASE = timedelta(seconds=30)
+"""A version claimed this long ago whose write never landed was claimed by a copy that
+died in between; the version is freed so the complaint does not freeze."""
 
 
 def _to_document(state: ComplaintState) -> Document:
@@ -34,6 +43,7 @@ def _from_document(document: Document) -> ComplaintState:
 class RoutingStore:
     def __init__(self, db: AsyncDatabase[Document]) -> None:
         self.complaints = db[COLLECTION]
+        self.versions = db[VERSIONS]
 
     async def prepare(self) -> None:
         await self.complaints.create_index([("next_check_at", ASCENDING)])
@@ -68,6 +78,8 @@ class RoutingStore:
         whole outbox written back, so an entry published and removed meanwhile does
         not come back."""
         stored = changed.model_copy(update={"version": changed.version + 1})
+        if not await self._claim_version(changed.complaint_id, stored.version):
+            return None
         fields = _to_document(stored)
         del fields["_id"], fields["outbox"]
         known = {e.event_id for e in since.outbox}
@@ -77,6 +89,31 @@ class RoutingStore:
             {"$set": fields, "$push": {"outbox": {"$each": added}}},
         )
         return stored if result.matched_count == 1 else None
+
+    async def _claim_version(self, complaint_id: str, version: int) -> bool:
+        """Take the only right to write ``version`` of a complaint (unique insert)."""
+        key = f"{complaint_id}:{version}"
+        now = datetime.now(UTC)
+        try:
+            await self.versions.insert_one({"_id": key, "claimed_at": now})
+        except DuplicateKeyError:
+            claim = await self.versions.find_one({"_id": key})
+            current = await self.complaints.find_one({"_id": complaint_id})
+            orphaned = (
+                claim is not None
+                and claim["claimed_at"] < now - VERSION_CLAIM_LEASE
+                and current is not None
+                and current["version"] == version - 1
+            )
+            if not orphaned:
+                return False
+            assert claim is not None
+            await self.versions.delete_one({"_id": key, "claimed_at": claim["claimed_at"]})
+            try:
+                await self.versions.insert_one({"_id": key, "claimed_at": now})
+            except DuplicateKeyError:
+                return False
+        return True
 
     async def open_candidates(
         self, compound_id: str, category: str, since: datetime, limit: int = 50

@@ -8,9 +8,10 @@ from pathlib import Path
 
 import pytest
 
+from devtools.loopback import free_port
+from devtools.receivers import HttpReceiver, SmtpReceiver
 from devtools.stack import Stack
-from tests.receivers import HttpReceiver, SmtpReceiver
-from tests.support import Infra, free_port, unique_name
+from tests.support import Infra, unique_name
 
 WEBHOOK_SECRET = "e2e-webhook-secret"
 

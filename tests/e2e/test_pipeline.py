@@ -13,6 +13,7 @@ import orjson
 import pytest
 from pymongo import AsyncMongoClient
 
+from devtools.loopback import produce
 from devtools.samples import complaint
 from services.intake.settings import DEMO_API_KEY
 from shared.topics import (
@@ -23,7 +24,7 @@ from shared.topics import (
     INGRESS_COMPLAINTS,
 )
 from tests.e2e.conftest import PipelineFactory
-from tests.support import collect, produce, wait_for
+from tests.support import collect, wait_for
 
 pytestmark = pytest.mark.e2e
 

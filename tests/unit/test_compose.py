@@ -12,7 +12,12 @@ import pytest
 import yaml
 from pydantic_settings import BaseSettings
 
-from shared.directory import default_directory_path, load_directory
+from shared.directory import (
+    DingTalkChannel,
+    WebhookChannel,
+    default_directory_path,
+    load_directory,
+)
 from shared.topics import topic_specs
 
 REPO = Path(__file__).resolve().parent.parent.parent
@@ -51,7 +56,7 @@ def directory_secrets() -> set[str]:
         channel.secret_env
         for responder in directory.responders
         for channel in responder.channels
-        if getattr(channel, "secret_env", None)
+        if isinstance(channel, WebhookChannel | DingTalkChannel) and channel.secret_env
     }
 
 

@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 from pymongo import AsyncMongoClient
 
+from devtools.loopback import produce
 from services.intake.accept import received_event
 from services.intake.app import create_app
 from services.intake.auth import hash_key
@@ -17,7 +18,7 @@ from services.intake.settings import DEMO_API_KEY, IntakeSettings
 from shared.events import ComplaintSubmission
 from shared.settings import KafkaSettings, MongoSettings
 from shared.topics import COMPLAINTS_RECEIVED, COMPLAINTS_REJECTED, INGRESS_COMPLAINTS
-from tests.support import collect, produce, serving
+from tests.support import collect, serving
 
 pytestmark = pytest.mark.integration
 

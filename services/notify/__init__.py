@@ -1,0 +1,1 @@
+"""Notify: alerts the responders named by routing over their own channels, exactly once."""

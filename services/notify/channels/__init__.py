@@ -1,0 +1,1 @@
+"""Adapters that hand one rendered alert to one responder channel."""

@@ -1,0 +1,61 @@
+"""Notify's settings, from the environment (``GONGZHI_*``)."""
+
+from __future__ import annotations
+
+from pydantic import Field, SecretStr, model_validator
+
+from shared.settings import ServiceSettings
+
+DEV_SEAL_KEY = "gongzhi-dev-seal-key-not-for-production"
+
+
+class NotifySettings(ServiceSettings):
+    http_port: int = 8082
+    public_base_url: str = "http://127.0.0.1:8083"
+    """Where a responder opens a complaint: ``{public_base_url}/v1/complaints/{id}``."""
+    templates_dir: str | None = None
+    """A folder of message templates that replaces the shipped ones (same file names)."""
+
+    wecom_base_url: str = "https://qyapi.weixin.qq.com"
+    dingtalk_base_url: str = "https://oapi.dingtalk.com"
+    sms_gateway_url: str | None = None
+    sms_gateway_token: SecretStr | None = None
+
+    smtp_host: str | None = None
+    smtp_port: int = 25
+    smtp_from: str = "gongzhi@localhost"
+    smtp_username: str | None = None
+    smtp_password: SecretStr | None = None
+    smtp_starttls: bool | None = None
+    """True: require STARTTLS; False: never; unset: use it when the server offers it."""
+    smtp_use_tls: bool = False
+    """Implicit TLS from the first byte (port 465)."""
+
+    delivery_timeout_seconds: float = Field(default=10.0, gt=0)
+    delivery_max_attempts: int = Field(default=5, ge=1)
+    delivery_retry_base_seconds: float = Field(default=2.0, gt=0)
+    delivery_retry_cap_seconds: float = Field(default=300.0, gt=0)
+    delivery_lease_seconds: float = Field(default=60.0, gt=0)
+    """How long one attempt owns a delivery; a longer silence means its instance died."""
+    delivery_handoff_seconds: float = Field(default=15.0, ge=0)
+    """How long a new delivery waits for the instance that claimed it before any
+    instance's retry worker may take it over."""
+    delivery_concurrency: int = Field(default=32, ge=1)
+    retry_poll_seconds: float = Field(default=1.0, gt=0)
+    outcome_relay_after_seconds: float = Field(default=5.0, gt=0)
+    """An outcome still unpublished this long after it was recorded is published again."""
+
+    contact_seal_key: SecretStr | None = None
+    """Key that seals the reporter's name and phone in stored deliveries (any string;
+    every notify instance must share it)."""
+
+    @model_validator(mode="after")
+    def _seal_key_in_production(self) -> NotifySettings:
+        if self.environment == "production" and self.contact_seal_key is None:
+            raise ValueError("GONGZHI_CONTACT_SEAL_KEY must be set in production")
+        return self
+
+    def seal_key(self) -> str:
+        if self.contact_seal_key is not None:
+            return self.contact_seal_key.get_secret_value()
+        return DEV_SEAL_KEY

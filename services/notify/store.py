@@ -1,0 +1,270 @@
+"""MongoDB adapter: one ``notify_deliveries`` document per delivery, ``_id`` = delivery id.
+
+Inserting the document records the delivery (a redelivered event finds it there).
+Each attempt is then won by inserting its own claim document (``notify_attempts``,
+``_id`` = ``<delivery id>#<n>``), and the winner marks the delivery ``in_flight``
+under a lease, so two instances never send the same delivery at once. An attempt
+whose lease ran out in flight is taken over and counted in ``resends``: its instance
+may have sent before it died, and the receiver sees the same delivery id twice."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from pymongo import ASCENDING
+from pymongo.asynchronous.collection import AsyncCollection
+from pymongo.asynchronous.database import AsyncDatabase
+from pymongo.errors import DuplicateKeyError
+
+from services.notify.planning import PlannedDelivery
+from services.notify.sealing import Sealer
+from services.notify.triggers import Trigger
+from shared.mongo import Document
+from shared.privacy import scrub_phones
+
+COLLECTION = "notify_deliveries"
+CLAIMS = "notify_attempts"
+"""One document per attempt (``<delivery id>#<n>``): who took it and when."""
+
+PENDING, SENT, FAILED = "pending", "sent", "failed"
+
+
+@dataclass(frozen=True)
+class Origin:
+    """Where the trigger event was read, for dead letters."""
+
+    topic: str
+    partition: int
+    offset: int
+
+
+@dataclass(frozen=True)
+class Claim:
+    document: Document
+    took_over: bool
+    """The previous attempt's lease ran out in flight: this attempt may be a resend."""
+
+
+class DeliveryStore:
+    def __init__(
+        self, db: AsyncDatabase[Document], sealer: Sealer, *, lease_seconds: float
+    ) -> None:
+        self.collection: AsyncCollection[Document] = db[COLLECTION]
+        self.claims: AsyncCollection[Document] = db[CLAIMS]
+        self.sealer = sealer
+        self.lease = timedelta(seconds=lease_seconds)
+
+    async def ensure_indexes(self) -> None:
+        await self.collection.create_index([("state", ASCENDING), ("next_attempt_at", ASCENDING)])
+        await self.collection.create_index(
+            [("outcome_published", ASCENDING), ("updated_at", ASCENDING)]
+        )
+
+    async def create(
+        self,
+        planned: PlannedDelivery,
+        trigger: Trigger,
+        origin: Origin,
+        *,
+        now: datetime,
+        handoff: timedelta,
+    ) -> bool:
+        """Record a pending delivery; False when it exists already (a redelivery)."""
+        summary = trigger.summary
+        stored_trigger = trigger.model_copy(
+            update={"summary": summary.model_copy(update={"reporter": None}) if summary else None}
+        )
+        document: Document = {
+            "_id": planned.delivery_id,
+            "complaint_id": trigger.complaint_id,
+            "responder_id": planned.responder_id,
+            "channel": planned.channel,
+            "channel_key": planned.channel_key,
+            "reason": trigger.reason.value,
+            "occasion": trigger.occasion,
+            "trigger_event_id": trigger.event_id,
+            "trigger": stored_trigger.model_dump(mode="json"),
+            "sealed_reporter": self.sealer.seal(summary.reporter if summary else None),
+            "origin": {
+                "topic": origin.topic,
+                "partition": origin.partition,
+                "offset": origin.offset,
+            },
+            "state": PENDING,
+            "in_flight": False,
+            "owner": None,
+            "lease_until": None,
+            "attempts": 0,
+            "resends": 0,
+            # The instance that creates it tries first; others step in only after this.
+            "next_attempt_at": now + handoff,
+            "last_error": None,
+            "permanent": None,
+            "history": [],
+            "outcome_published": False,
+            "created_at": now,
+            "updated_at": now,
+        }
+        try:
+            await self.collection.insert_one(document)
+        except DuplicateKeyError:
+            return False
+        return True
+
+    def trigger_of(self, document: Document) -> Trigger:
+        trigger = Trigger.model_validate(document["trigger"])
+        reporter = self.sealer.unseal(document.get("sealed_reporter"))
+        if trigger.summary is None or reporter is None:
+            return trigger
+        return trigger.model_copy(
+            update={"summary": trigger.summary.model_copy(update={"reporter": reporter})}
+        )
+
+    async def claim(
+        self, delivery_id: str, owner: str, *, now: datetime, first: bool
+    ) -> Claim | None:
+        """Take the next attempt of a pending delivery, or None if it is not ours to take.
+
+        ``first``: the creating instance's first attempt, which need not wait for
+        ``next_attempt_at``. Otherwise a due retry, or a takeover of an attempt whose
+        lease ran out (counted as a resend).
+
+        The attempt is won by inserting ``<delivery id>#<attempt>`` into the claims
+        collection: a unique ``_id`` is the one write that FerretDB v1 (SQLite) makes
+        atomic; a conditional update or find-and-modify is not (two racing callers
+        can both match)."""
+        document = await self.collection.find_one({"_id": delivery_id})
+        if document is None or document["state"] != PENDING:
+            return None
+        in_flight = bool(document["in_flight"])
+        lease_until = document.get("lease_until")
+        if first:
+            if document["attempts"] != 0 or in_flight:
+                return None
+        elif in_flight:
+            if lease_until is None or lease_until >= now:
+                return None
+        elif document["next_attempt_at"] > now:
+            return None
+        attempt = int(document["attempts"]) + 1
+        try:
+            await self.claims.insert_one(
+                {
+                    "_id": f"{delivery_id}#{attempt}",
+                    "delivery_id": delivery_id,
+                    "attempt": attempt,
+                    "owner": owner,
+                    "claimed_at": now,
+                    "took_over": in_flight,
+                }
+            )
+        except DuplicateKeyError:
+            return None
+        taken: Document = {
+            "in_flight": True,
+            "owner": owner,
+            "lease_until": now + self.lease,
+            "attempts": attempt,
+            "updated_at": now,
+        }
+        update: Document = {"$set": taken}
+        if in_flight:
+            update["$inc"] = {"resends": 1}
+        await self.collection.update_one({"_id": delivery_id}, update)
+        document.update(taken)
+        if in_flight:
+            document["resends"] = int(document["resends"]) + 1
+        return Claim(document, took_over=in_flight)
+
+    async def due(self, now: datetime, limit: int) -> list[str]:
+        """Deliveries some instance should attempt now."""
+        cursor = self.collection.find(
+            {
+                "state": PENDING,
+                "$or": [
+                    {"in_flight": False, "next_attempt_at": {"$lte": now}},
+                    {"in_flight": True, "lease_until": {"$lt": now}},
+                ],
+            },
+            {"_id": 1},
+        ).limit(limit)
+        return [str(document["_id"]) async for document in cursor]
+
+    async def _finish_attempt(
+        self, document: Document, now: datetime, fields: dict[str, Any], entry: dict[str, Any]
+    ) -> bool:
+        """Record an attempt's outcome if this attempt still owns the delivery."""
+        result = await self.collection.update_one(
+            {
+                "_id": document["_id"],
+                "owner": document["owner"],
+                "attempts": document["attempts"],
+                "in_flight": True,
+            },
+            {
+                "$set": {
+                    **fields,
+                    "in_flight": False,
+                    "lease_until": None,
+                    "updated_at": now,
+                },
+                "$push": {"history": {"attempt": document["attempts"], "at": now, **entry}},
+            },
+        )
+        return result.matched_count == 1
+
+    async def record_sent(self, document: Document, now: datetime) -> bool:
+        return await self._finish_attempt(
+            document,
+            now,
+            {"state": SENT, "sent_at": now, "last_error": None, "outcome_published": False},
+            {"outcome": SENT},
+        )
+
+    async def record_retry(
+        self, document: Document, now: datetime, error: str, next_attempt_at: datetime
+    ) -> bool:
+        error = scrub_phones(error)
+        return await self._finish_attempt(
+            document,
+            now,
+            {"last_error": error, "next_attempt_at": next_attempt_at},
+            {"outcome": "retry", "error": error},
+        )
+
+    async def record_failed(
+        self, document: Document, now: datetime, error: str, *, permanent: bool
+    ) -> bool:
+        error = scrub_phones(error)
+        return await self._finish_attempt(
+            document,
+            now,
+            {
+                "state": FAILED,
+                "failed_at": now,
+                "last_error": error,
+                "permanent": permanent,
+                "outcome_published": False,
+            },
+            {"outcome": FAILED, "error": error, "permanent": permanent},
+        )
+
+    async def get(self, delivery_id: str) -> Document | None:
+        return await self.collection.find_one({"_id": delivery_id})
+
+    async def unpublished_outcomes(self, recorded_before: datetime, limit: int) -> list[Document]:
+        cursor = self.collection.find(
+            {
+                "outcome_published": False,
+                "state": {"$in": [SENT, FAILED]},
+                "updated_at": {"$lte": recorded_before},
+            }
+        ).limit(limit)
+        return [document async for document in cursor]
+
+    async def mark_published(self, delivery_id: str) -> None:
+        await self.collection.update_one(
+            {"_id": delivery_id}, {"$set": {"outcome_published": True}}
+        )
