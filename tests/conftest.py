@@ -59,7 +59,11 @@ def infra() -> Iterator[Infra]:
 def kafka_settings(infra: Infra) -> KafkaSettings:
     """Topics under a fresh prefix per test, so tests never read each other's events."""
     return KafkaSettings(
-        bootstrap_servers=infra.bootstrap_servers, topic_prefix=unique_name("t") + "."
+        bootstrap_servers=infra.bootstrap_servers,
+        topic_prefix=unique_name("t") + ".",
+        # Every test makes its own topics: two partitions each still lets two
+        # instances share the work, and keeps a whole run light on the broker.
+        topic_partitions=2,
     )
 
 

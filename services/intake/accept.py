@@ -20,9 +20,13 @@ Publish = Callable[[ComplaintReceived], Awaitable[None]]
 
 
 class SubmissionStore(Protocol):
-    async def claim(self, complaint_id: str, body_hash: str, event_json: str) -> Claim: ...
+    async def hold(self, complaint_id: str, body_hash: str, event_json: str) -> bool: ...
 
-    async def mark_published(self, complaint_id: str) -> None: ...
+    async def release(self, complaint_id: str) -> None: ...
+
+    async def claim(self, complaint_id: str, body_hash: str) -> Claim: ...
+
+    async def mark_published(self, complaint_id: str, body_hash: str) -> None: ...
 
 
 @dataclass(frozen=True)
@@ -63,16 +67,22 @@ async def accept(
     store: SubmissionStore,
     publish: Publish,
 ) -> Accepted:
-    """Claim the complaint id, publish once, then mark it published.
+    """Hold the event, claim the complaint id, publish once, mark it published.
 
-    A crash after the claim leaves it unpublished; the relay re-publishes it (same
-    event id), so the caller may answer "accepted" as soon as the claim holds."""
+    The event is held before the claim so that a crash at any point leaves it where
+    the relay re-publishes it (same event id); the caller may answer "accepted" once
+    the claim holds."""
     event = received_event(submission, ingress)
-    claim = await store.claim(event.complaint_id, body_hash(submission), event.model_dump_json())
+    digest = body_hash(submission)
+    held = await store.hold(event.complaint_id, digest, event.model_dump_json())
+    claim = await store.claim(event.complaint_id, digest)
     if not claim.won:
+        if held and claim.published:
+            await store.release(event.complaint_id)  # a late resend: nothing to publish
         return Accepted(event.complaint_id, new=False)
     await publish(event)
-    await store.mark_published(event.complaint_id)
+    await store.mark_published(event.complaint_id, digest)
+    await store.release(event.complaint_id)
     return Accepted(event.complaint_id, new=True)
 
 

@@ -157,10 +157,11 @@ def create_app(settings: IntakeSettings | None = None) -> FastAPI:
         next_cleanup = datetime.now(UTC)
         while True:
             try:
-                for doc in await store.take_stale_claims(lease):
+                for doc in await store.stale_pending(lease):
                     event = ComplaintReceived.model_validate_json(doc["event"])
                     await publish_received(event)
-                    await store.mark_published(event.complaint_id)
+                    await store.mark_published(event.complaint_id, doc["body_hash"])
+                    await store.release(event.complaint_id)
                     log.info("relayed unpublished complaint", extra={"complaint_id": doc["_id"]})
                 if datetime.now(UTC) >= next_cleanup:
                     await store.forget_idempotency_keys_before(datetime.now(UTC) - IDEMPOTENCY_KEEP)

@@ -1,9 +1,12 @@
-"""Intake's records in MongoDB: accepted submissions and idempotency keys.
+"""Intake's records in MongoDB: accepted submissions, in-flight ones, idempotency keys.
 
-A submission is *claimed* (inserted, unique by complaint id) before its event is
-published and marked *published* after; a claim left unpublished by a crash is
-re-published by the relay with the same event id, so nothing accepted is lost and
-consumers can drop the copy."""
+Before a complaint's event is published, a marker holding the event goes into
+``intake_pending``; the complaint id is then claimed in ``intake_submissions``
+(a unique insert, the only write FerretDB makes atomic). After publishing, the
+claim is marked published and the marker deleted. A marker left behind by a crash
+is re-published by the relay with the same event id, so nothing accepted is lost
+and consumers can drop the copy. The relay reads only the small pending collection:
+FerretDB filters anything but ``_id`` by reading the whole collection."""
 
 from __future__ import annotations
 
@@ -11,7 +14,6 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from pymongo import ASCENDING
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError
 
@@ -30,22 +32,34 @@ class Claim:
 class IntakeStore:
     def __init__(self, db: AsyncDatabase[Document]) -> None:
         self.submissions = db["intake_submissions"]
+        self.pending = db["intake_pending"]
         self.idempotency = db["intake_idempotency_keys"]
 
     async def prepare(self) -> None:
-        await self.submissions.create_index([("published", ASCENDING), ("claimed_at", ASCENDING)])
+        """Nothing to index: every hot read is by ``_id``."""
 
-    async def claim(self, complaint_id: str, body_hash: str, event_json: str) -> Claim:
-        now = datetime.now(UTC)
+    async def hold(self, complaint_id: str, body_hash: str, event_json: str) -> bool:
+        """Keep the event until it is published; False when a marker was already there."""
         try:
-            await self.submissions.insert_one(
+            await self.pending.insert_one(
                 {
                     "_id": complaint_id,
                     "body_hash": body_hash,
                     "event": event_json,
-                    "published": False,
-                    "claimed_at": now,
+                    "held_at": datetime.now(UTC),
                 }
+            )
+        except DuplicateKeyError:
+            return False
+        return True
+
+    async def release(self, complaint_id: str) -> None:
+        await self.pending.delete_one({"_id": complaint_id})
+
+    async def claim(self, complaint_id: str, body_hash: str) -> Claim:
+        try:
+            await self.submissions.insert_one(
+                {"_id": complaint_id, "body_hash": body_hash, "published": False}
             )
         except DuplicateKeyError:
             existing = await self.submissions.find_one({"_id": complaint_id})
@@ -56,33 +70,23 @@ class IntakeStore:
             )
         return Claim(complaint_id, True, False, body_hash)
 
-    async def mark_published(self, complaint_id: str) -> None:
-        # The stored event holds the reporter's phone: drop it once Kafka has it.
+    async def mark_published(self, complaint_id: str, body_hash: str) -> None:
         await self.submissions.update_one(
             {"_id": complaint_id},
             {
                 "$set": {"published": True, "published_at": datetime.now(UTC)},
-                "$unset": {"event": ""},
+                "$setOnInsert": {"body_hash": body_hash},
             },
+            upsert=True,
         )
 
-    async def take_stale_claims(self, lease: timedelta, limit: int = 100) -> list[Document]:
-        """Unpublished claims older than ``lease``, re-leased so that a copy usually
-        leaves the others alone. FerretDB does not make the conditional update atomic,
-        so two copies may both re-publish one: with the same event id, which consumers
-        drop."""
-        now = datetime.now(UTC)
-        taken: list[Document] = []
-        async for doc in self.submissions.find(
-            {"published": False, "claimed_at": {"$lt": now - lease}}, limit=limit
-        ):
-            won = await self.submissions.find_one_and_update(
-                {"_id": doc["_id"], "published": False, "claimed_at": doc["claimed_at"]},
-                {"$set": {"claimed_at": now}},
-            )
-            if won is not None:
-                taken.append(won)
-        return taken
+    async def stale_pending(self, older_than: timedelta, limit: int = 500) -> list[Document]:
+        """Markers held longer than ``older_than``: their publisher probably died.
+
+        Two intake copies may both re-publish one (FerretDB has no atomic claim by
+        condition); the copy carries the same event id, which consumers drop."""
+        cutoff = datetime.now(UTC) - older_than
+        return [doc async for doc in self.pending.find({"held_at": {"$lt": cutoff}}, limit=limit)]
 
     async def remember_idempotency_key(
         self, scoped_key: str, body_hash: str, complaint_id: str

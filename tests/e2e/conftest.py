@@ -51,6 +51,7 @@ def start_pipeline(infra: Infra, tmp_path: Path) -> Iterator[PipelineFactory]:
             env=infra.service_env(
                 KAFKA_TOPIC_PREFIX=prefix,
                 MONGODB_DATABASE=database,
+                KAFKA_TOPIC_PARTITIONS="2",
                 GONGZHI_ENVIRONMENT="test",
                 GONGZHI_ALERT_BASE_URL=receiver.url,
                 GONGZHI_WEBHOOK_SECRET=WEBHOOK_SECRET,

@@ -231,14 +231,14 @@ async def test_a_claim_left_by_a_crash_is_published_by_the_relay(
     client: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(
         mongo_settings.url.get_secret_value()
     )
-    # What a process leaves behind when it dies after claiming, before publishing.
-    await client[mongo_settings.database]["intake_submissions"].insert_one(
+    # What a process leaves behind when it dies after holding the event, before
+    # publishing it.
+    await client[mongo_settings.database]["intake_pending"].insert_one(
         {
             "_id": event.complaint_id,
             "body_hash": "x",
             "event": event.model_dump_json(),
-            "published": False,
-            "claimed_at": datetime.now(UTC) - timedelta(seconds=30),
+            "held_at": datetime.now(UTC) - timedelta(seconds=30),
         }
     )
     app = create_app(settings_for(kafka_settings, mongo_settings, claim_lease_seconds=1))

@@ -5,26 +5,42 @@ from __future__ import annotations
 import pytest
 from pydantic import ValidationError
 
-from services.intake.accept import accept, body_hash, rejected_event, rejection_reasons
+from services.intake.accept import (
+    accept,
+    body_hash,
+    received_event,
+    rejected_event,
+    rejection_reasons,
+)
 from services.intake.store import Claim
 from shared.events import ComplaintReceived, ComplaintSubmission
 
 
 class FakeStore:
-    """Claims in a dict, as the MongoDB store does with a unique _id."""
+    """Claims and held events in dicts, unique by complaint id as in MongoDB."""
 
     def __init__(self) -> None:
         self.claims: dict[str, tuple[str, bool]] = {}
+        self.held: dict[str, str] = {}
 
-    async def claim(self, complaint_id: str, body_hash: str, event_json: str) -> Claim:
+    async def hold(self, complaint_id: str, body_hash: str, event_json: str) -> bool:
+        if complaint_id in self.held:
+            return False
+        self.held[complaint_id] = event_json
+        return True
+
+    async def release(self, complaint_id: str) -> None:
+        self.held.pop(complaint_id, None)
+
+    async def claim(self, complaint_id: str, body_hash: str) -> Claim:
         if complaint_id in self.claims:
             stored_hash, published = self.claims[complaint_id]
             return Claim(complaint_id, False, published, stored_hash)
         self.claims[complaint_id] = (body_hash, False)
         return Claim(complaint_id, True, False, body_hash)
 
-    async def mark_published(self, complaint_id: str) -> None:
-        self.claims[complaint_id] = (self.claims[complaint_id][0], True)
+    async def mark_published(self, complaint_id: str, body_hash: str) -> None:
+        self.claims[complaint_id] = (body_hash, True)
 
 
 def submission(**overrides: object) -> ComplaintSubmission:
@@ -51,7 +67,7 @@ async def test_same_source_ref_gives_same_id_and_one_event() -> None:
     assert first.complaint_id == again.complaint_id
     assert (first.new, again.new) == (True, False)
     assert len(published) == 1
-    assert published[0].event_id  # deterministic, so a relay copy carries the same one
+    assert store.held == {}  # nothing left for the relay
 
 
 async def test_different_source_refs_get_different_ids() -> None:
@@ -65,7 +81,7 @@ async def test_different_source_refs_get_different_ids() -> None:
     assert a.complaint_id != b.complaint_id
 
 
-async def test_a_failed_publish_leaves_the_claim_unpublished_for_the_relay() -> None:
+async def test_a_failed_publish_leaves_the_event_held_for_the_relay() -> None:
     store = FakeStore()
 
     async def broken(event: ComplaintReceived) -> None:
@@ -74,6 +90,8 @@ async def test_a_failed_publish_leaves_the_claim_unpublished_for_the_relay() -> 
     with pytest.raises(ConnectionError):
         await accept(submission(), "http", store=store, publish=broken)
     assert list(store.claims.values()) == [(body_hash(submission()), False)]
+    held = ComplaintReceived.model_validate_json(next(iter(store.held.values())))
+    assert held.event_id == received_event(submission(), "http").event_id
 
 
 def test_body_hash_ignores_key_order_but_not_content() -> None:

@@ -1,0 +1,1 @@
+"""Stats: counts every complaint and notification event into MongoDB and publishes the figures."""

@@ -1,0 +1,297 @@
+"""The published figures of one period, computed from per-complaint records.
+
+Pure: the store fetches the records of a period and this module counts them, so a
+figure is a function of the stored facts alone (exact under redelivery, restarts
+and several instances). Two cohorts, as the policy's rates need them:
+
+- complaints *received* in the period give the volumes (``received``, duplicates and
+  the ``by_*`` breakdowns);
+- complaints *routed* in the period give everything about handling: acknowledgement,
+  resolution, ratings, overdue, bounces, escalations, the three rates and medians.
+
+Time-dependent figures (a due time passing) are taken at ``now``."""
+
+from __future__ import annotations
+
+import statistics
+from collections import Counter
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from services.stats.complaint import ComplaintRecord
+from services.stats.periods import days_of_month, is_month
+
+RATE_DIGITS = 4
+UNKNOWN = "unknown"
+
+COUNT_NAMES = (
+    "received",
+    "duplicates",
+    "routed",
+    "acknowledged",
+    "acknowledged_on_time",
+    "acknowledge_due",
+    "acknowledge_overdue",
+    "resolved",
+    "resolve_overdue",
+    "open",
+    "rated",
+    "satisfied",
+    "basically_satisfied",
+    "dissatisfied",
+    "reopened",
+    "bounces",
+    "escalations",
+    "escalated_complaints",
+    "reminders",
+    "notifications_sent",
+    "notifications_failed",
+)
+RATE_NAMES = ("response_rate", "resolution_rate", "satisfaction_rate")
+MEDIAN_NAMES = ("time_to_acknowledge", "time_to_resolve")
+
+
+@dataclass(frozen=True)
+class Filters:
+    compound: str | None = None
+    community: str | None = None
+    responder: str | None = None
+    category: str | None = None
+
+    def as_dict(self) -> dict[str, str]:
+        return {k: v for k, v in vars(self).items() if v}
+
+    def admits(self, c: ComplaintRecord) -> bool:
+        return (
+            (self.compound is None or c.compound_id == self.compound)
+            and (self.community is None or c.community_id == self.community)
+            and (self.responder is None or c.lead_id == self.responder)
+            and (self.category is None or c.category == self.category)
+        )
+
+    def admits_notification(
+        self, n: NotificationRecord, complaints: Mapping[str, ComplaintRecord]
+    ) -> bool:
+        if self.responder is not None and n.responder_id != self.responder:
+            return False
+        if self.compound is None and self.community is None and self.category is None:
+            return True
+        about = complaints.get(n.complaint_id)
+        return about is not None and Filters(
+            self.compound, self.community, None, self.category
+        ).admits(about)
+
+    def narrowed(self, **changes: str) -> Filters:
+        return Filters(**{**vars(self), **changes})
+
+
+@dataclass(frozen=True)
+class NotificationRecord:
+    delivery_id: str
+    complaint_id: str
+    responder_id: str
+    outcome: str  # "sent" | "failed"
+    day: str
+    month: str
+
+    @classmethod
+    def from_doc(cls, doc: Mapping[str, Any]) -> NotificationRecord:
+        return cls(
+            delivery_id=str(doc["_id"]),
+            complaint_id=doc["complaint_id"],
+            responder_id=doc["responder_id"],
+            outcome=doc["outcome"],
+            day=doc["day"],
+            month=doc["month"],
+        )
+
+
+def _in(period: str, day: str | None, month: str | None) -> bool:
+    return period in (day, month)
+
+
+def _rate(numerator: int, denominator: int) -> float | None:
+    return None if denominator == 0 else round(numerator / denominator, RATE_DIGITS)
+
+
+def _median(values: Iterable[float | None]) -> float | None:
+    present = [v for v in values if v is not None]
+    return None if not present else float(statistics.median(present))
+
+
+def _tally(
+    items: Iterable[ComplaintRecord], key: Callable[[ComplaintRecord], str | None]
+) -> dict[str, int]:
+    return dict(sorted(Counter(key(c) or UNKNOWN for c in items).items()))
+
+
+def summary(
+    complaints: Iterable[ComplaintRecord],
+    notifications: Iterable[NotificationRecord],
+    period: str,
+    filters: Filters,
+    now: datetime,
+    lookup: Mapping[str, ComplaintRecord],
+) -> dict[str, Any]:
+    """Counts, rates, medians and breakdowns of one scope."""
+    admitted = [c for c in complaints if filters.admits(c)]
+    received = [c for c in admitted if _in(period, c.received_day, c.received_month)]
+    routed = [c for c in admitted if _in(period, c.routed_day, c.routed_month)]
+    notes = [
+        n
+        for n in notifications
+        if _in(period, n.day, n.month) and filters.admits_notification(n, lookup)
+    ]
+    ratings = Counter(c.rating for c in routed if c.rating)
+    counts = {
+        "received": len(received),
+        "duplicates": sum(1 for c in received if c.status == "duplicate"),
+        "routed": len(routed),
+        "acknowledged": sum(1 for c in routed if c.acknowledged_at is not None),
+        "acknowledged_on_time": sum(1 for c in routed if c.ack_on_time is True),
+        "acknowledge_due": sum(1 for c in routed if c.acknowledge_due(now)),
+        "acknowledge_overdue": sum(1 for c in routed if c.acknowledge_overdue(now)),
+        "resolved": sum(1 for c in routed if c.resolved_at is not None),
+        "resolve_overdue": sum(1 for c in routed if c.resolve_overdue(now)),
+        "open": sum(1 for c in routed if c.resolved_at is None and c.status != "duplicate"),
+        "rated": sum(ratings.values()),
+        "satisfied": ratings["satisfied"],
+        "basically_satisfied": ratings["basically_satisfied"],
+        "dissatisfied": ratings["dissatisfied"],
+        "reopened": sum(c.reopened for c in routed),
+        "bounces": sum(c.bounces for c in routed),
+        "escalations": sum(c.escalations for c in routed),
+        "escalated_complaints": sum(1 for c in routed if c.escalations),
+        "reminders": sum(c.reminders for c in routed),
+        "notifications_sent": sum(1 for n in notes if n.outcome == "sent"),
+        "notifications_failed": sum(1 for n in notes if n.outcome == "failed"),
+    }
+    rates = {
+        "response_rate": _rate(counts["acknowledged_on_time"], counts["acknowledge_due"]),
+        "resolution_rate": _rate(counts["resolved"], counts["routed"]),
+        "satisfaction_rate": _rate(
+            counts["satisfied"] + counts["basically_satisfied"], counts["rated"]
+        ),
+    }
+    medians = {
+        "time_to_acknowledge": _median(c.ack_seconds for c in routed),
+        "time_to_resolve": _median(c.resolve_seconds for c in routed if c.resolved_at),
+    }
+    return {
+        "counts": counts,
+        "rates": rates,
+        "medians_seconds": medians,
+        "by_category": _tally(received, lambda c: c.category),
+        "by_status": _tally(received, lambda c: c.status),
+        "by_compound": _tally(received, lambda c: c.compound_id),
+        "by_community": _tally(received, lambda c: c.community_id),
+        "by_responder": _tally(received, lambda c: c.lead_id),
+    }
+
+
+def compute(
+    complaints: list[ComplaintRecord],
+    notifications: list[NotificationRecord],
+    period: str,
+    filters: Filters,
+    now: datetime,
+    *,
+    rejected: int | None = None,
+    lookup: Mapping[str, ComplaintRecord] | None = None,
+    breakdowns: bool = True,
+) -> dict[str, Any]:
+    """The figures of ``period`` under ``filters``: the ``GET /v1/stats`` document.
+
+    ``lookup`` resolves notifications about complaints outside ``complaints`` (an
+    older complaint alerted again this month) for the compound/community/category
+    filters. ``rejected`` counts refused messages; it has no compound or responder,
+    so it only appears unfiltered."""
+    lookup = {**(lookup or {}), **{c.complaint_id: c for c in complaints}}
+    figures: dict[str, Any] = {"period": period, "filters": filters.as_dict()}
+    figures |= summary(complaints, notifications, period, filters, now, lookup)
+    if rejected is not None and not filters.as_dict():
+        figures["counts"]["rejected"] = rejected
+    if not breakdowns:
+        return figures
+    responders = sorted(
+        {c.lead_id for c in complaints if c.lead_id and filters.admits(c)}
+        | {n.responder_id for n in notifications if filters.admits_notification(n, lookup)}
+    )
+    if filters.responder:
+        responders = [r for r in responders if r == filters.responder]
+    communities = sorted(
+        {c.community_id for c in complaints if c.community_id and filters.admits(c)}
+    )
+    figures["responders"] = {
+        r: _scope_part(
+            complaints, notifications, period, filters.narrowed(responder=r), now, lookup
+        )
+        for r in responders
+    }
+    figures["communities"] = {
+        m: _scope_part(
+            complaints, notifications, period, filters.narrowed(community=m), now, lookup
+        )
+        for m in communities
+    }
+    if is_month(period):
+        figures["daily"] = daily(complaints, period, filters)
+    return figures
+
+
+def _scope_part(
+    complaints: list[ComplaintRecord],
+    notifications: list[NotificationRecord],
+    period: str,
+    filters: Filters,
+    now: datetime,
+    lookup: Mapping[str, ComplaintRecord],
+) -> dict[str, Any]:
+    part = summary(complaints, notifications, period, filters, now, lookup)
+    return {k: part[k] for k in ("counts", "rates", "medians_seconds", "by_category")}
+
+
+def daily(
+    complaints: list[ComplaintRecord], month: str, filters: Filters
+) -> dict[str, dict[str, Any]]:
+    """Received volume by category for every day of the month (the dashboard's chart)."""
+    days: dict[str, dict[str, Any]] = {
+        d: {"received": 0, "by_category": {}} for d in days_of_month(month)
+    }
+    for c in complaints:
+        if c.received_month == month and c.received_day in days and filters.admits(c):
+            entry = days[c.received_day]
+            entry["received"] += 1
+            category = c.category or UNKNOWN
+            entry["by_category"][category] = entry["by_category"].get(category, 0) + 1
+    return days
+
+
+def flatten(figures: Mapping[str, Any]) -> list[tuple[str, str, str]]:
+    """``(scope, metric, value)`` rows: the CSV form, the same numbers as the JSON."""
+    rows: list[tuple[str, str, str]] = []
+
+    def part(scope: str, data: Mapping[str, Any]) -> None:
+        for section in ("counts", "rates", "medians_seconds"):
+            for name, value in data.get(section, {}).items():
+                rows.append((scope, f"{section}.{name}", _cell(value)))
+        for section in ("by_category", "by_status", "by_compound", "by_community", "by_responder"):
+            for name, value in data.get(section, {}).items():
+                rows.append((scope, f"{section}.{name}", _cell(value)))
+
+    part("all", figures)
+    for kind in ("responders", "communities"):
+        prefix = "responder" if kind == "responders" else "community"
+        for subject, data in figures.get(kind, {}).items():
+            part(f"{prefix}:{subject}", data)
+    for day, data in figures.get("daily", {}).items():
+        rows.append((f"day:{day}", "counts.received", _cell(data["received"])))
+        for name, value in data["by_category"].items():
+            rows.append((f"day:{day}", f"by_category.{name}", _cell(value)))
+    return rows
+
+
+def _cell(value: Any) -> str:
+    return "" if value is None else str(value)

@@ -1,0 +1,29 @@
+"""Stats' settings, from the environment (``GONGZHI_*``)."""
+
+from __future__ import annotations
+
+from datetime import tzinfo
+
+from pydantic import Field
+
+from services.stats.periods import zone
+from shared.settings import ServiceSettings
+
+
+class StatsSettings(ServiceSettings):
+    http_port: int = 8083
+    timezone: str = "Asia/Shanghai"
+    """Days and months of the figures are the city's local calendar days."""
+    snapshot_interval_seconds: float = Field(default=2.0, gt=0)
+    """At most one snapshot per scope per interval: bursts of events coalesce."""
+    snapshot_poll_seconds: float = Field(default=0.25, gt=0)
+    snapshot_lease_seconds: float = Field(default=30.0, gt=0)
+    """How long one instance owns a dirty scope before another may take it over."""
+    batch_max_records: int = Field(default=200, ge=1)
+    """Records consumed per batch: the scopes they touch are marked dirty once."""
+    refresh_seconds: float = Field(default=60.0, gt=0)
+    """Current periods are republished this often: due times passing change the figures."""
+
+    @property
+    def tz(self) -> tzinfo:
+        return zone(self.timezone)

@@ -1,0 +1,73 @@
+"""CSV, dashboard and watch table: the same numbers as the figures they show."""
+
+from __future__ import annotations
+
+import csv
+import io
+from datetime import UTC, datetime
+
+from services.stats.figures import Filters, compute
+from services.stats.periods import Scope
+from services.stats.render import dashboard, percent, to_csv
+from services.stats.snapshots import build_snapshot
+from services.stats.watch import render_table
+from tests.unit.stats.derived import records
+from tests.unit.stats.history import OCTOBER_COUNTS, october
+
+NOW = datetime(2026, 11, 28, tzinfo=UTC)
+
+
+def _inputs() -> tuple:  # type: ignore[type-arg]
+    return records([e for _, e in october().events])
+
+
+def test_csv_rows_parse_back_to_the_json_counts() -> None:
+    complaints, notes = _inputs()
+    figures = compute(complaints, notes, "2026-10", Filters(), NOW, rejected=1)
+    rows = list(csv.DictReader(io.StringIO(to_csv(figures))))
+    assert {r["period"] for r in rows} == {"2026-10"}
+    counts = {
+        r["metric"].removeprefix("counts."): int(r["value"])
+        for r in rows
+        if r["scope"] == "all" and r["metric"].startswith("counts.")
+    }
+    assert counts == OCTOBER_COUNTS
+
+
+def test_dashboard_is_self_contained_html_with_every_responders_rates() -> None:
+    complaints, notes = _inputs()
+    figures = compute(complaints, notes, "2026-10", Filters(), NOW, rejected=1)
+    page = dashboard(figures)
+    assert page.count("<svg") == 2
+    assert "<script" not in page
+    assert "http://" not in page.replace('xmlns="http://www.w3.org/2000/svg"', "")
+    for responder, data in figures["responders"].items():
+        assert f"<th>{responder}</th>" in page
+        for rate in data["rates"].values():
+            assert percent(rate) in page
+
+
+def test_dashboard_escapes_what_it_shows() -> None:
+    figures = compute([], [], "2026-10", Filters(category="<b>"), NOW)
+    figures["responders"] = {"<script>x</script>": figures | {"by_category": {}}}
+    assert "<script>" not in dashboard(figures)
+
+
+def test_watch_ranks_responders_by_response_then_resolution_then_satisfaction() -> None:
+    complaints, notes = _inputs()
+    latest = {
+        s.key: build_snapshot(s, complaints, notes, {}, 1, NOW)
+        for s in (
+            Scope("responder", "2026-10", "cm-xueqiao"),
+            Scope("responder", "2026-10", "pf-dianzhong"),
+            Scope("responder", "2026-10", "fire"),
+            Scope("city", "2026-10"),
+            Scope("city", "2026-10-05"),
+        )
+    }
+    table = render_table(latest)
+    rows = table.splitlines()
+    assert "2026-10" in rows[0]
+    assert [r.split()[1] for r in rows[3:6]] == ["fire", "pf-dianzhong", "cm-xueqiao"]
+    assert "(city-wide)" in rows[6]
+    assert "sanitation" in table.split("volume by category")[1]
