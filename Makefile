@@ -61,3 +61,7 @@ docs: $(STAMP)
 
 clean:
 	rm -rf .local
+
+## Kill things while traffic flows, then check nothing was lost or doubled.
+chaos: setup
+	$(PY) -m devtools.chaos --complaints $${CHAOS_COMPLAINTS:-20000}

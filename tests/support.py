@@ -5,13 +5,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
-import os
-import subprocess
 import sys
 import time
 import uuid
 from collections.abc import AsyncIterator
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -19,57 +16,13 @@ import httpx
 from aiokafka import AIOKafkaConsumer
 
 # Re-exported: tests import these from here.
+from devtools.infra import Infra as Infra
+from devtools.infra import start_local_infra as start_local_infra
+from devtools.infra import stop_local_infra as stop_local_infra
 from devtools.loopback import free_port as free_port
 from devtools.loopback import produce as produce
 
 REPO = Path(__file__).resolve().parent.parent
-
-
-@dataclass
-class Infra:
-    """Where the real Kafka broker and MongoDB-protocol server of this test run are."""
-
-    bootstrap_servers: str
-    mongodb_url: str
-    started_here: bool = False
-    env: dict[str, str] = field(default_factory=dict)
-
-    def service_env(self, **extra: str) -> dict[str, str]:
-        """Environment for a service process pointed at this infrastructure."""
-        env = {
-            **os.environ,
-            "KAFKA_BOOTSTRAP_SERVERS": self.bootstrap_servers,
-            "MONGODB_URL": self.mongodb_url,
-            "PYTHONUNBUFFERED": "1",
-        }
-        env.update(extra)
-        return env
-
-
-def start_local_infra(root: Path) -> Infra:
-    """Start a private Kafka and FerretDB on free ports under ``root``."""
-    kafka_port, controller_port, mongo_port = free_port(), free_port(), free_port()
-    env = {
-        **os.environ,
-        "GONGZHI_LOCAL_DIR": str(root),
-        "KAFKA_PORT": str(kafka_port),
-        "KAFKA_CONTROLLER_PORT": str(controller_port),
-        "FERRETDB_PORT": str(mongo_port),
-        "FERRETDB_DEBUG_PORT": str(free_port()),
-    }
-    subprocess.run(["bash", str(REPO / "deploy/local/infra.sh"), "start"], env=env, check=True)
-    return Infra(
-        bootstrap_servers=f"127.0.0.1:{kafka_port}",
-        mongodb_url=f"mongodb://127.0.0.1:{mongo_port}/",
-        started_here=True,
-        env=env,
-    )
-
-
-def stop_local_infra(infra: Infra) -> None:
-    subprocess.run(
-        ["bash", str(REPO / "deploy/local/infra.sh"), "stop"], env=infra.env, check=False
-    )
 
 
 def unique_name(prefix: str) -> str:
