@@ -65,3 +65,7 @@ clean:
 ## Kill things while traffic flows, then check nothing was lost or doubled.
 chaos: setup
 	$(PY) -m devtools.chaos --complaints $${CHAOS_COMPLAINTS:-20000}
+
+## Throughput, latency and CPU per complaint against a raw aiokafka baseline.
+bench: setup
+	$(PY) -m devtools.bench.run
