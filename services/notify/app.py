@@ -183,7 +183,6 @@ def create_app(settings: NotifySettings | None = None) -> FastAPI:
     @contextlib.asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         await ensure_topics(settings.kafka)
-        await store.ensure_indexes()
         stop = asyncio.Event()
         async with httpx.AsyncClient(follow_redirects=False) as client:
             notifier = Notifier(

@@ -231,11 +231,13 @@ class Notifier:
         relay_after = timedelta(seconds=self.settings.outcome_relay_after_seconds)
         while not stop.is_set():
             try:
-                for delivery_id in await self.store.due(
-                    utc_now(), self.settings.delivery_concurrency
-                ):
+                now = utc_now()
+                work = await self.store.pending_work(
+                    now, recorded_before=now - relay_after, limit=self.settings.delivery_concurrency
+                )
+                for delivery_id in work.due:
                     self._spawn(delivery_id, first=False)
-                for document in await self.store.unpublished_outcomes(utc_now() - relay_after, 50):
+                for document in work.outcomes:
                     await self._publish(document["_id"])
             except Exception:
                 log.exception("retry worker pass failed")

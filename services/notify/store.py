@@ -5,15 +5,23 @@ Each attempt is then won by inserting its own claim document (``notify_attempts`
 ``_id`` = ``<delivery id>#<n>``), and the winner marks the delivery ``in_flight``
 under a lease, so two instances never send the same delivery at once. An attempt
 whose lease ran out in flight is taken over and counted in ``resends``: its instance
-may have sent before it died, and the receiver sees the same delivery id twice."""
+may have sent before it died, and the receiver sees the same delivery id twice.
+
+FerretDB (SQLite) filters every query but ``_id`` equality in Go, decoding the whole
+collection, so the retry worker never queries ``notify_deliveries`` itself: each
+delivery has a tiny marker in ``notify_pending`` (``_id`` = delivery id, ``at`` = when
+someone should next look at it) from before it is recorded until its outcome is
+published, and the worker reads only those. The delivery document stays the truth;
+a marker only says when to read it, so a marker that is early costs a read and one
+left behind is removed when read."""
 
 from __future__ import annotations
 
+import contextlib
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from pymongo import ASCENDING
 from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError
@@ -27,6 +35,8 @@ from shared.privacy import scrub_phones
 COLLECTION = "notify_deliveries"
 CLAIMS = "notify_attempts"
 """One document per attempt (``<delivery id>#<n>``): who took it and when."""
+MARKERS = "notify_pending"
+"""One tiny document per delivery with work left (an attempt, or its outcome to publish)."""
 
 PENDING, SENT, FAILED = "pending", "sent", "failed"
 
@@ -38,6 +48,14 @@ class Origin:
     topic: str
     partition: int
     offset: int
+
+
+@dataclass(frozen=True)
+class PendingWork:
+    due: list[str]
+    """Deliveries some instance should attempt now."""
+    outcomes: list[Document]
+    """Recorded outcomes still unpublished since before the relay cutoff."""
 
 
 @dataclass(frozen=True)
@@ -53,14 +71,9 @@ class DeliveryStore:
     ) -> None:
         self.collection: AsyncCollection[Document] = db[COLLECTION]
         self.claims: AsyncCollection[Document] = db[CLAIMS]
+        self.markers: AsyncCollection[Document] = db[MARKERS]
         self.sealer = sealer
         self.lease = timedelta(seconds=lease_seconds)
-
-    async def ensure_indexes(self) -> None:
-        await self.collection.create_index([("state", ASCENDING), ("next_attempt_at", ASCENDING)])
-        await self.collection.create_index(
-            [("outcome_published", ASCENDING), ("updated_at", ASCENDING)]
-        )
 
     async def create(
         self,
@@ -107,11 +120,21 @@ class DeliveryStore:
             "created_at": now,
             "updated_at": now,
         }
+        # The marker first: a crash after it leaves a marker to clear, while one
+        # before it would leave a delivery no worker finds. A redelivery of a finished
+        # delivery adds a marker that the worker clears on reading it.
+        with contextlib.suppress(DuplicateKeyError):
+            await self.markers.insert_one(
+                {"_id": planned.delivery_id, "at": now + handoff, "created_at": now}
+            )
         try:
             await self.collection.insert_one(document)
         except DuplicateKeyError:
             return False
         return True
+
+    async def _look_again_at(self, delivery_id: str, at: datetime) -> None:
+        await self.markers.update_one({"_id": delivery_id}, {"$set": {"at": at}})
 
     def trigger_of(self, document: Document) -> Trigger:
         trigger = Trigger.model_validate(document["trigger"])
@@ -173,24 +196,49 @@ class DeliveryStore:
         if in_flight:
             update["$inc"] = {"resends": 1}
         await self.collection.update_one({"_id": delivery_id}, update)
+        # If this instance dies, the others look again when its lease runs out.
+        await self._look_again_at(delivery_id, now + self.lease)
         document.update(taken)
         if in_flight:
             document["resends"] = int(document["resends"]) + 1
         return Claim(document, took_over=in_flight)
 
-    async def due(self, now: datetime, limit: int) -> list[str]:
-        """Deliveries some instance should attempt now."""
-        cursor = self.collection.find(
-            {
-                "state": PENDING,
-                "$or": [
-                    {"in_flight": False, "next_attempt_at": {"$lte": now}},
-                    {"in_flight": True, "lease_until": {"$lt": now}},
-                ],
-            },
-            {"_id": 1},
-        ).limit(limit)
-        return [str(document["_id"]) async for document in cursor]
+    async def pending_work(
+        self, now: datetime, *, recorded_before: datetime, limit: int
+    ) -> PendingWork:
+        """What the retry worker should do now, read through the markers."""
+        due: list[str] = []
+        outcomes: list[Document] = []
+        async for marker in self.markers.find({"at": {"$lte": now}}):
+            if len(due) >= limit and len(outcomes) >= limit:
+                break
+            delivery_id = str(marker["_id"])
+            document = await self.collection.find_one({"_id": delivery_id})
+            if document is None:
+                # Recorded by an instance that died before inserting the delivery.
+                if marker["created_at"] < now - self.lease:
+                    await self.markers.delete_one({"_id": delivery_id})
+            elif document["state"] == PENDING:
+                if document["in_flight"]:
+                    look_at = document.get("lease_until") or now
+                    is_due = look_at < now
+                else:
+                    look_at = document["next_attempt_at"]
+                    is_due = look_at <= now
+                if is_due:
+                    if len(due) < limit:
+                        due.append(delivery_id)
+                elif look_at > marker["at"]:
+                    # Conditional on the marker read, so a newer time set meanwhile by
+                    # the attempt's owner stays (a lost race only means an early look).
+                    await self.markers.update_one(
+                        {"_id": delivery_id, "at": marker["at"]}, {"$set": {"at": look_at}}
+                    )
+            elif document.get("outcome_published"):
+                await self.markers.delete_one({"_id": delivery_id})
+            elif document["updated_at"] <= recorded_before and len(outcomes) < limit:
+                outcomes.append(document)
+        return PendingWork(due, outcomes)
 
     async def _finish_attempt(
         self, document: Document, now: datetime, fields: dict[str, Any], entry: dict[str, Any]
@@ -215,8 +263,17 @@ class DeliveryStore:
         )
         return result.matched_count == 1
 
+    async def _finish_final(
+        self, document: Document, now: datetime, fields: dict[str, Any], entry: dict[str, Any]
+    ) -> bool:
+        finished = await self._finish_attempt(document, now, fields, entry)
+        if finished:
+            # Left for the outcome relay, should its publishing not happen.
+            await self._look_again_at(document["_id"], now)
+        return finished
+
     async def record_sent(self, document: Document, now: datetime) -> bool:
-        return await self._finish_attempt(
+        return await self._finish_final(
             document,
             now,
             {"state": SENT, "sent_at": now, "last_error": None, "outcome_published": False},
@@ -227,18 +284,21 @@ class DeliveryStore:
         self, document: Document, now: datetime, error: str, next_attempt_at: datetime
     ) -> bool:
         error = scrub_phones(error)
-        return await self._finish_attempt(
+        finished = await self._finish_attempt(
             document,
             now,
             {"last_error": error, "next_attempt_at": next_attempt_at},
             {"outcome": "retry", "error": error},
         )
+        if finished:
+            await self._look_again_at(document["_id"], next_attempt_at)
+        return finished
 
     async def record_failed(
         self, document: Document, now: datetime, error: str, *, permanent: bool
     ) -> bool:
         error = scrub_phones(error)
-        return await self._finish_attempt(
+        return await self._finish_final(
             document,
             now,
             {
@@ -254,17 +314,8 @@ class DeliveryStore:
     async def get(self, delivery_id: str) -> Document | None:
         return await self.collection.find_one({"_id": delivery_id})
 
-    async def unpublished_outcomes(self, recorded_before: datetime, limit: int) -> list[Document]:
-        cursor = self.collection.find(
-            {
-                "outcome_published": False,
-                "state": {"$in": [SENT, FAILED]},
-                "updated_at": {"$lte": recorded_before},
-            }
-        ).limit(limit)
-        return [document async for document in cursor]
-
     async def mark_published(self, delivery_id: str) -> None:
         await self.collection.update_one(
             {"_id": delivery_id}, {"$set": {"outcome_published": True}}
         )
+        await self.markers.delete_one({"_id": delivery_id})

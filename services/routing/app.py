@@ -7,6 +7,7 @@ import asyncio
 import contextlib
 import logging
 import sys
+import time
 from collections.abc import AsyncIterator
 from datetime import timedelta
 from typing import Annotated, Any
@@ -216,12 +217,16 @@ def create_app(settings: RoutingSettings | None = None) -> FastAPI:
         """Reminders, escalations and the outbox relay. Every copy runs one; the
         version-conditioned writes in the store keep them from doing a step twice."""
         while True:
+            started = time.monotonic()
             try:
                 await router.sweep_once()
                 await router.relay_once()
             except Exception:
                 log.exception("sweep failed; will retry")
-            await asyncio.sleep(settings.sweep_interval_seconds)
+            # A pass over a large backlog is slow; resting twice as long keeps the
+            # sweeper from taking the CPU from the consumers.
+            took = time.monotonic() - started
+            await asyncio.sleep(max(settings.sweep_interval_seconds, 2 * took))
 
     @contextlib.asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:

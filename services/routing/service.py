@@ -12,12 +12,13 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from services.routing.duplicates import similarity
 from services.routing.escalation import next_check, sweep
 from services.routing.lifecycle import apply_update
 from services.routing.policy import RoutingPolicy
 from services.routing.route import classify_received, route_received
-from services.routing.state import ComplaintState, OutboxEntry, now_ms
-from services.routing.store import RoutingStore
+from services.routing.state import OPEN_STATUSES, ComplaintState, OutboxEntry, now_ms
+from services.routing.store import VERSION_CLAIM_LEASE, PendingMarker, RoutingStore
 from shared.directory import Directory
 from shared.events import ComplaintReceived, ComplaintUpdateRequest
 
@@ -57,16 +58,19 @@ class Router:
         for entry in entries:
             await self.publish(entry, state.complaint_id)
         await self.store.mark_published(state.complaint_id, entries)
+        await self.store.forget_pending(state.complaint_id, state.version)
 
     async def route(self, received: ComplaintReceived) -> ComplaintState:
         """Route a received complaint once, however often it is delivered."""
         existing = await self.store.get(received.complaint_id)
         if existing is None:
             classification = classify_received(self.policy, received)
+            threshold = self.policy.duplicate_similarity
             candidates = await self.store.open_candidates(
                 received.compound_id,
                 classification.category.code,
                 received.occurred_at - self.policy.duplicate_window,
+                similar=lambda text: similarity(received.description, text) >= threshold,
             )
             state = route_received(
                 received,
@@ -76,6 +80,13 @@ class Router:
                 open_candidates=candidates,
                 now=now_ms(),
             )
+            if state.status in OPEN_STATUSES:
+                # Before the insert: a crash in between then costs nothing (an entry
+                # whose complaint is missing is skipped), while after it could cost a
+                # duplicate link.
+                await self.store.remember_recent(
+                    state, keep_since=state.received_at - self.policy.duplicate_window
+                )
             existing = await self.store.insert(state)
             if existing is not None:
                 log.info(
@@ -141,12 +152,27 @@ class Router:
         return steps
 
     async def relay_once(self, now: datetime | None = None) -> int:
-        """Publish events a crashed copy wrote but never published."""
-        cutoff = (now or now_ms()) - self.relay_after
+        """Publish events a crashed (or slow) copy wrote but never published, found
+        through the pending markers its writes left."""
+        now = now or now_ms()
+        cutoff = now - self.relay_after
+        markers: dict[str, list[PendingMarker]] = {}
+        for marker in await self.store.pending_markers(created_before=cutoff):
+            markers.setdefault(marker.complaint_id, []).append(marker)
         relayed = 0
-        for state in await self.store.with_unpublished():
-            stale = [e for e in state.outbox if e.created_at <= cutoff]
-            if stale:
-                await self.flush(state.model_copy(update={"outbox": stale}))
+        for complaint_id, mine in markers.items():
+            state = await self.store.get(complaint_id)
+            stale = [e for e in state.outbox if e.created_at <= cutoff] if state else []
+            if state is not None and stale:
+                for entry in stale:
+                    await self.publish(entry, complaint_id)
+                await self.store.mark_published(complaint_id, stale)
                 relayed += len(stale)
+            for marker in mine:
+                # A marker is written before its version's state write, and its entries
+                # are older than it, so they were all among ``stale``. A marker ahead of
+                # the stored version is a write in flight, or one whose copy died.
+                landed = state is not None and state.version >= marker.version
+                if landed or marker.created_at < now - VERSION_CLAIM_LEASE:
+                    await self.store.forget_pending(complaint_id, marker.version)
         return relayed
