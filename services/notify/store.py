@@ -172,18 +172,7 @@ class DeliveryStore:
         elif document["next_attempt_at"] > now:
             return None
         attempt = int(document["attempts"]) + 1
-        try:
-            await self.claims.insert_one(
-                {
-                    "_id": f"{delivery_id}#{attempt}",
-                    "delivery_id": delivery_id,
-                    "attempt": attempt,
-                    "owner": owner,
-                    "claimed_at": now,
-                    "took_over": in_flight,
-                }
-            )
-        except DuplicateKeyError:
+        if not await self._insert_claim(delivery_id, attempt, owner, now, took_over=in_flight):
             return None
         taken: Document = {
             "in_flight": True,
@@ -202,6 +191,38 @@ class DeliveryStore:
         if in_flight:
             document["resends"] = int(document["resends"]) + 1
         return Claim(document, took_over=in_flight)
+
+    async def _insert_claim(
+        self, delivery_id: str, attempt: int, owner: str, now: datetime, *, took_over: bool
+    ) -> bool:
+        """Win ``<delivery id>#<attempt>``. A claim older than the lease whose attempt the
+        delivery never recorded was left by an instance that died right after claiming
+        (before it could send): it is removed and the attempt claimed again, or the
+        delivery would wait on a dead owner forever."""
+        claim_id = f"{delivery_id}#{attempt}"
+        claim = {
+            "_id": claim_id,
+            "delivery_id": delivery_id,
+            "attempt": attempt,
+            "owner": owner,
+            "claimed_at": now,
+            "took_over": took_over,
+        }
+        try:
+            await self.claims.insert_one(claim)
+        except DuplicateKeyError:
+            existing = await self.claims.find_one({"_id": claim_id})
+            if existing is None or existing["claimed_at"] + self.lease >= now:
+                return False
+            current = await self.collection.find_one({"_id": delivery_id})
+            if current is None or int(current["attempts"]) >= attempt:
+                return False  # its owner did record the attempt: not orphaned
+            await self.claims.delete_one({"_id": claim_id, "claimed_at": existing["claimed_at"]})
+            try:
+                await self.claims.insert_one(claim)
+            except DuplicateKeyError:
+                return False  # another instance re-claimed it first
+        return True
 
     async def pending_work(
         self, now: datetime, *, recorded_before: datetime, limit: int
