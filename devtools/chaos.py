@@ -28,7 +28,7 @@ from aiokafka import AIOKafkaConsumer
 
 from devtools.infra import Infra, start_local_infra, stop_local_infra
 from devtools.loopback import free_port, produce
-from devtools.receivers import HttpReceiver
+from devtools.receivers import HttpReceiver, SmtpReceiver
 from devtools.samples import complaint
 from devtools.stack import Stack
 from services.intake.settings import DEMO_API_KEY
@@ -60,6 +60,7 @@ class ChaosReport:
     alerts_expected: int = 0
     alerts_distinct: int = 0
     alerts_missing: int = 0
+    missing_examples: list[str] = field(default_factory=list)
     alerts_unexpected: int = 0
     alert_resends: int = 0
     kills: dict[str, int] = field(default_factory=dict)
@@ -93,6 +94,7 @@ class Chaos:
         self.rng = random.Random(seed)
         self.count = complaints
         self.receiver = HttpReceiver().start()
+        self.smtp = SmtpReceiver().start()
         self.prefix = f"chaos{int(time.time())}."
         ports = {name: free_port() for name in SERVICES}
         self.stack = Stack(
@@ -102,6 +104,8 @@ class Chaos:
                 GONGZHI_ENVIRONMENT="test",
                 GONGZHI_ALERT_BASE_URL=self.receiver.url,
                 GONGZHI_WEBHOOK_SECRET="chaos-secret",
+                GONGZHI_SMTP_HOST="127.0.0.1",
+                GONGZHI_SMTP_PORT=str(self.smtp.port),
                 GONGZHI_ROUTING_URL=f"http://127.0.0.1:{ports['routing']}",
                 GONGZHI_PUBLIC_BASE_URL=f"http://127.0.0.1:{ports['stats']}",
                 # Short leases and relays: a killed copy's work is taken over quickly.
@@ -136,6 +140,7 @@ class Chaos:
             self.report.seconds = round(time.monotonic() - started, 1)
             self.stack.stop_all()
             self.receiver.stop()
+            self.smtp.stop()
         self.scan_logs()
         return self.report
 
@@ -345,6 +350,7 @@ class Chaos:
         self.report.alerts_expected = len(expected)
         self.report.alerts_distinct = len(set(alerts) & expected)
         self.report.alerts_missing = len(expected - set(alerts))
+        self.report.missing_examples = [f"{c} → {r}" for c, r in sorted(expected - set(alerts))[:5]]
         self.report.alerts_unexpected = len(set(alerts) - expected)
         self.report.alert_resends = sum(n - 1 for n in deliveries.values() if n > 1)
 
