@@ -38,7 +38,8 @@ async def collect(
 ) -> list[dict[str, Any]]:
     """Read ``topics`` from the beginning until ``until(records)`` is true or time runs out.
 
-    Each record is ``{"topic", "key", "value" (parsed JSON or raw bytes), "headers"}``."""
+    Each record is ``{"topic", "partition", "offset", "key", "value" (parsed JSON or raw
+    bytes), "headers"}``."""
     consumer = AIOKafkaConsumer(
         *topics,
         bootstrap_servers=bootstrap,
@@ -61,6 +62,8 @@ async def collect(
                     records.append(
                         {
                             "topic": item.topic,
+                            "partition": item.partition,
+                            "offset": item.offset,
                             "key": item.key.decode() if item.key else None,
                             "value": value,
                             "headers": {k: v.decode() for k, v in item.headers},
