@@ -75,6 +75,7 @@ class Bench:
         self.prefix = f"bench{int(time.time())}."
         self.rng = random.Random(42)
         self.sequence = 0
+        self.total = 0
         ports = {name: free_port() for name in ("intake", "routing", "notify", "stats")}
         self.stack = Stack(
             env=infra.service_env(
@@ -112,16 +113,24 @@ class Bench:
         return {p.name: cpu_seconds(p.process.pid) for p in self.stack.processes if p.process}
 
     async def wait_done(self, ids: set[str], timeout: float, bar: tqdm[Any]) -> float | None:
-        """Seconds until every alert arrived (None if some never did within timeout)."""
+        """When every alert arrived and stats counted every complaint (None if that did
+        not happen within ``timeout``)."""
+        self.total += len(ids)
         deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            done = self.arrivals.count(ids)
-            bar.n = done
-            bar.refresh()
-            if done == len(ids):
-                with self.arrivals.lock:
-                    return max(self.arrivals.at[i] for i in ids)
-            await asyncio.sleep(0.2)
+        alerted: float | None = None
+        async with httpx.AsyncClient(base_url=self.stack["stats"].url, timeout=30) as stats:
+            while time.monotonic() < deadline:
+                done = self.arrivals.count(ids)
+                bar.n = done
+                bar.refresh()
+                if alerted is None and done == len(ids):
+                    with self.arrivals.lock:
+                        alerted = max(self.arrivals.at[i] for i in ids)
+                if alerted is not None:
+                    figures = (await stats.get("/v1/stats")).json()
+                    if figures["counts"]["received"] >= self.total:
+                        return max(alerted, time.monotonic())
+                await asyncio.sleep(0.2)
         return None
 
     async def kafka_step(self, rate: float, seconds: float) -> dict[str, Any]:
