@@ -10,9 +10,10 @@ import socket
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import UTC, datetime
-from typing import Annotated, Any
+from typing import Annotated, Any, TypeVar
 
 import uvicorn
+from aiokafka.coordinator.assignors.range import RangePartitionAssignor
 from fastapi import FastAPI, Header, HTTPException, Query
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 from faststream import AckPolicy
@@ -20,7 +21,7 @@ from faststream.kafka import KafkaMessage
 
 from services.stats.complaint import view
 from services.stats.figures import Filters, compute
-from services.stats.handlers import MODELS, ingest
+from services.stats.handlers import MODELS, Batch, Group, Source, parse
 from services.stats.periods import is_period, month_of
 from services.stats.render import dashboard, to_csv
 from services.stats.settings import StatsSettings
@@ -37,6 +38,7 @@ from shared.topics import STATS_SNAPSHOTS, dead_letter_topic
 
 SERVICE = "stats"
 GROUP_ID = "gongzhi-stats"
+_T = TypeVar("_T")
 
 log = logging.getLogger(__name__)
 
@@ -61,6 +63,11 @@ def create_app(settings: StatsSettings | None = None) -> FastAPI:
         PUBLISHED.labels(SERVICE, STATS_SNAPSHOTS).inc()
 
     publisher = SnapshotPublisher(store, publish_snapshot, settings, owner)
+    discipline: dict[str, Any] = {
+        "broker": broker,
+        "service": SERVICE,
+        "dead_letter_topic": topic(dead_letter_topic(SERVICE)),
+    }
 
     @broker.subscriber(
         *by_name,
@@ -69,27 +76,56 @@ def create_app(settings: StatsSettings | None = None) -> FastAPI:
         ack_policy=AckPolicy.NACK_ON_ERROR,
         batch=True,
         max_records=settings.batch_max_records,
+        # Every event is keyed by its complaint id and every topic has the same
+        # partition count, so the range assignor's "partition i of every topic to
+        # the same member" puts all of one complaint's topics on one instance: two
+        # instances never write one complaint's document at once, which FerretDB's
+        # non-atomic updates of one document would not survive.
+        partition_assignment_strategy=(RangePartitionAssignor,),
         description="Every complaint and notification event, counted into MongoDB.",
     )
     async def on_events(msg: KafkaMessage) -> None:
-        # Facts are written one record at a time under the consumer discipline; the
-        # scopes they touched are marked once per batch, before the batch is committed.
-        touched: set[str] = set()
+        # Each record is decoded under the consumer discipline (what cannot be read is
+        # parked); the facts are then written one document per complaint, complaints
+        # side by side; the scopes they touched are marked once, before the commit.
+        batch = Batch(settings.tz)
         for raw in msg.raw_message:
             record = RecordInfo.of(raw)
 
-            async def handle(body: bytes, topic: str = by_name[record.topic]) -> None:
-                touched.update(await ingest(store, topic, body))
+            async def add(body: bytes, record: RecordInfo = record) -> None:
+                name = by_name[record.topic]
+                batch.add(parse(name, body), Source(name, body, record))
 
-            await handle_record(
-                raw.value or b"",
-                record,
-                handle,
-                broker=broker,
-                service=SERVICE,
-                dead_letter_topic=topic(dead_letter_topic(SERVICE)),
-            )
+            await handle_record(raw.value or b"", record, add, **discipline)
+        limit = asyncio.Semaphore(settings.write_concurrency)
+
+        async def write(group: Group) -> set[str]:
+            async with limit:
+                return await store_group(group)
+
+        touched: set[str] = set()
+        for scopes in await asyncio.gather(*(write(g) for g in batch.groups.values())):
+            touched |= scopes
         await retry_transient(lambda: store.mark_dirty(touched))
+
+    async def store_group(group: Group) -> set[str]:
+        try:
+            return await retry_transient(lambda: store.store_group(group))
+        except Exception:
+            log.exception("storing a group of facts failed; storing its records one by one")
+        # One record at a time under the full discipline: what keeps failing is parked
+        # and the others are counted.
+        touched: set[str] = set()
+        for source in group.sources:
+
+            async def one(body: bytes, source: Source = source) -> None:
+                single = Batch(settings.tz)
+                single.add(parse(source.topic, body), source)
+                for part in single.groups.values():
+                    touched.update(await store.store_group(part))
+
+            await handle_record(source.body, source.record, one, **discipline)
+        return touched
 
     @contextlib.asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
@@ -193,16 +229,17 @@ def create_app(settings: StatsSettings | None = None) -> FastAPI:
     return app
 
 
-async def retry_transient(operation: Callable[[], Awaitable[None]]) -> None:
+async def retry_transient(operation: Callable[[], Awaitable[_T]]) -> _T:
     """Retry in place while MongoDB is briefly away, like the consumer discipline does."""
     attempt = 0
     while True:
         attempt += 1
         try:
-            await operation()
-            return
+            return await operation()
         except TRANSIENT_ERRORS:
-            log.warning("transient failure marking scopes, retrying", extra={"attempt": attempt})
+            log.warning(
+                "transient failure writing to MongoDB, retrying", extra={"attempt": attempt}
+            )
             await asyncio.sleep(backoff_seconds(attempt))
 
 

@@ -19,8 +19,11 @@ class StatsSettings(ServiceSettings):
     snapshot_poll_seconds: float = Field(default=0.25, gt=0)
     snapshot_lease_seconds: float = Field(default=30.0, gt=0)
     """How long one instance owns a dirty scope before another may take it over."""
-    batch_max_records: int = Field(default=200, ge=1)
-    """Records consumed per batch: the scopes they touch are marked dirty once."""
+    batch_max_records: int = Field(default=500, ge=1)
+    """Records consumed per batch: each complaint's document is written once per batch
+    and the scopes they touch are marked dirty once."""
+    write_concurrency: int = Field(default=16, ge=1)
+    """Complaints of one batch written at the same time."""
     refresh_seconds: float = Field(default=60.0, gt=0)
     """Current periods are republished this often: due times passing change the figures."""
 

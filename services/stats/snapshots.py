@@ -87,9 +87,25 @@ class SnapshotPublisher:
                 sorted({scope.period for scope, _ in scopes})
             )
             now = datetime.now(UTC)
+            # Each scope counts only its period's records, not every record read.
+            lookup = {**lookup, **{c.complaint_id: c for c in complaints}}
+            periods = {scope.period for scope, _ in scopes}
+            of_period: dict[str, list[ComplaintRecord]] = {p: [] for p in periods}
+            for complaint in complaints:
+                for period in periods.intersection(complaint.periods):
+                    of_period[period].append(complaint)
+            notes: dict[str, list[NotificationRecord]] = {p: [] for p in periods}
+            for note in notifications:
+                for period in periods.intersection((note.day, note.month)):
+                    notes[period].append(note)
             for scope, seq in scopes:
                 snapshot = build_snapshot(
-                    scope, complaints, notifications, lookup, rejected[scope.period], now
+                    scope,
+                    of_period[scope.period],
+                    notes[scope.period],
+                    lookup,
+                    rejected[scope.period],
+                    now,
                 )
                 await self.publish(scope.key, snapshot)
                 await self.store.release(scope.key, seq, self.owner, interval)
@@ -102,13 +118,21 @@ class SnapshotPublisher:
 
     async def run(self) -> None:
         while True:
+            published = 0
             try:
-                await self.publish_due()
+                published = await self.publish_due()
             except Exception:
                 # The claims were given back (or lapse after their lease), so another
                 # pass, ours or another instance's, publishes those scopes.
                 log.exception("snapshot pass failed; will retry")
-            await asyncio.sleep(self.settings.snapshot_poll_seconds)
+            # A pass reads every document of its periods: after one that recounted,
+            # wait the whole interval, so scopes falling due at scattered moments
+            # share the next pass instead of each starting its own.
+            await asyncio.sleep(
+                self.settings.snapshot_interval_seconds
+                if published
+                else self.settings.snapshot_poll_seconds
+            )
 
     async def refresh(self) -> None:
         """Due times pass without events: recount the current periods now and then."""

@@ -8,12 +8,14 @@ Exactness without multi-document transactions (FerretDB v1 has none):
   read, and figures are recounted from the documents of a period, never kept as
   running counters.
 FerretDB v1 only pushes ``_id`` equality down to its storage, so every write and
-point read here filters on ``_id`` alone; period reads scan, once per request or
+point read here filters on ``_id`` (updates go through ``find_one_and_update`` or an
+upsert: its plain ``update_one`` scans); period reads scan, once per request or
 snapshot pass, which a city's thousands of complaints a month afford."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import asyncio
+from collections.abc import Awaitable, Iterable
 from datetime import UTC, datetime, timedelta, tzinfo
 from typing import Any
 
@@ -23,8 +25,9 @@ from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import BulkWriteError, DuplicateKeyError
 
 from services.stats.complaint import ComplaintRecord, ComplaintState, derive
-from services.stats.facts import Fact, delivery_fields, fact_key
+from services.stats.facts import Fact, delivery_fields
 from services.stats.figures import NotificationRecord
+from services.stats.handlers import Group
 from services.stats.periods import Scope, periods_of
 
 Document = dict[str, Any]
@@ -73,47 +76,52 @@ class StatsStore:
 
     # --- facts -----------------------------------------------------------------
 
-    async def record_complaint_fact(self, complaint_id: str, event_id: str, fact: Fact) -> set[str]:
-        """Store one complaint fact; returns the scopes whose figures may have changed."""
-        doc = await self._put(
-            self.complaints,
-            complaint_id,
-            {f"events.{fact_key(event_id)}": fact},
-            periods_of(fact["at"], self.tz),
-        )
-        return complaint_scopes(doc)
+    async def store_group(self, group: Group) -> set[str]:
+        """Store one batch's facts of one complaint (or of one delivery without a
+        complaint, or the rejections); returns the scopes whose figures may have changed.
 
-    async def record_notification_fact(
-        self, event_id: str, delivery_id: str, fact: Fact
-    ) -> set[str]:
-        periods = periods_of(fact["at"], self.tz)
-        key = fact_key(event_id)
-        await self._put(self.notifications, delivery_id, {f"events.{key}": fact}, periods)
-        if not fact["complaint_id"]:
-            return scopes_of(periods, [], [fact["responder_id"]])
-        # The complaint keeps its own tally, so its view needs no scan of deliveries.
-        complaint = await self._put(
-            self.complaints,
-            fact["complaint_id"],
-            {
-                f"notified.{key}": {
-                    "delivery_id": delivery_id,
-                    "outcome": fact["outcome"],
-                    "at": fact["at"],
-                }
-            },
-            [],
-        )
+        The complaint's document takes one write however many of its events the batch
+        held: FerretDB v1 applies an update as read-modify-write, so two writes of one
+        document in flight at once could lose one, and the caller never runs two groups
+        of one complaint at once."""
+        writes: list[Awaitable[Any]] = [
+            self._put(
+                self.notifications,
+                delivery_id,
+                {f"events.{key}": fact for key, fact in facts.items()},
+                sorted({p for fact in facts.values() for p in periods_of(fact["at"], self.tz)}),
+            )
+            for delivery_id, facts in sorted(group.deliveries.items())
+        ]
+        scopes: set[str] = set()
+        if group.rejections:
+            writes.append(
+                self._bulk_upsert(
+                    self.rejections,
+                    [
+                        UpdateOne({"_id": key}, {"$set": fact}, upsert=True)
+                        for key, fact in sorted(group.rejections.items())
+                    ],
+                )
+            )
+            periods = {p for fact in group.rejections.values() for p in fact["periods"]}
+            scopes |= scopes_of(periods, [], [])
+        complaint: Document = {}
+        if group.complaint_id is not None:
+            fields: Document = {f"events.{key}": fact for key, fact in group.facts.items()}
+            # The complaint keeps its own tally, so its view needs no scan of deliveries.
+            fields |= {f"notified.{key}": note for key, note in group.notified.items()}
+            put = self._put(self.complaints, group.complaint_id, fields, sorted(group.periods))
+            complaint, *_ = await asyncio.gather(put, *writes)
+        else:
+            await asyncio.gather(*writes)
+        if group.facts:
+            scopes |= complaint_scopes(complaint)
         facts: dict[str, Fact] = complaint.get("events") or {}
         communities = {f["community_id"] for f in facts.values() if f.get("community_id")}
-        return scopes_of(periods, communities, [fact["responder_id"]])
-
-    async def record_rejection(self, event_id: str, at: datetime, fact: Fact) -> set[str]:
-        periods = periods_of(at, self.tz)
-        await self.rejections.update_one(
-            {"_id": fact_key(event_id)}, {"$set": {**fact, "periods": periods}}, upsert=True
-        )
-        return scopes_of(periods, [], [])
+        for period, responder in group.alerted:
+            scopes |= scopes_of([period], communities, [responder])
+        return scopes
 
     async def _put(
         self,
@@ -178,9 +186,11 @@ class StatsStore:
         known = {c.complaint_id for c in complaints}
         lookup: dict[str, ComplaintRecord] = {}
         missing = sorted({n.complaint_id for n in notifications} - known)
-        if missing:
-            async for doc in self.complaints.find({"_id": {"$in": missing}}, {"notified": 0}):
-                if doc.get("events"):
+        # One point read each: FerretDB v1 answers ``_id: {$in: ...}`` with a scan.
+        for start in range(0, len(missing), 32):
+            chunk = missing[start : start + 32]
+            for doc in await asyncio.gather(*(self.complaints.find_one({"_id": i}) for i in chunk)):
+                if doc is not None and doc.get("events"):
                     record = derive(str(doc["_id"]), doc["events"], self.tz).record
                     lookup[record.complaint_id] = record
         rejected = dict.fromkeys(periods, 0)
@@ -244,7 +254,7 @@ class StatsStore:
             scope = await self.scopes.find_one({"_id": key})
             published_at: datetime = scope["published_at"] if scope else EPOCH
             if published_at + interval > now:
-                await self.dirty.update_one(
+                await self.dirty.find_one_and_update(
                     {"_id": key}, {"$set": {"next_at": published_at + interval}}
                 )
                 continue
@@ -268,11 +278,11 @@ class StatsStore:
         done = await self.dirty.delete_one({"_id": key, "seq": seq, "claimed_by": owner})
         if done.deleted_count:
             return
-        mine = await self.dirty.update_one(
+        mine = await self.dirty.find_one_and_update(
             {"_id": key, "claimed_by": owner},
             {"$set": {"claim_until": EPOCH, "next_at": now + interval}},
         )
-        if not mine.matched_count:
+        if mine is None:
             # Our lease lapsed and another owner may have published before us: make
             # sure one more publication follows ours.
             await self.dirty.update_one(
@@ -285,7 +295,7 @@ class StatsStore:
             )
 
     async def abandon(self, key: str, owner: str) -> None:
-        await self.dirty.update_one(
+        await self.dirty.find_one_and_update(
             {"_id": key, "claimed_by": owner}, {"$set": {"claim_until": EPOCH}}
         )
 
