@@ -71,7 +71,7 @@ def create_app(settings: StatsSettings | None = None) -> FastAPI:
 
     @broker.subscriber(
         *by_name,
-        group_id=GROUP_ID,
+        group_id=settings.kafka.group(GROUP_ID),
         auto_offset_reset="earliest",
         ack_policy=AckPolicy.NACK_ON_ERROR,
         batch=True,
