@@ -2,13 +2,58 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 from collections.abc import Awaitable, Callable
+from typing import Any
 
-from fastapi import APIRouter, Response
+from fastapi import APIRouter, FastAPI, Request, Response
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from faststream.kafka import KafkaBroker
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from pymongo import AsyncMongoClient
 
 HealthCheck = Callable[[], Awaitable[bool]]
+
+
+def dependency_checks(mongo: AsyncMongoClient[Any], broker: KafkaBroker) -> dict[str, HealthCheck]:
+    """The health checks every service has: MongoDB answers a ping, Kafka is reachable."""
+
+    async def mongo_up() -> bool:
+        await mongo.admin.command("ping")
+        return True
+
+    async def kafka_up() -> bool:
+        return await broker.ping(timeout=2.0)
+
+    return {"mongodb": mongo_up, "kafka": kafka_up}
+
+
+def refuse_without_echo(app: FastAPI) -> None:
+    """422 with each field's location and reason. FastAPI's default answer echoes the
+    input back, which may hold a reporter's phone number."""
+
+    @app.exception_handler(RequestValidationError)
+    async def validation_failed(_: Request, exc: RequestValidationError) -> JSONResponse:
+        return JSONResponse(
+            {
+                "detail": [
+                    {"loc": list(err["loc"]), "msg": err["msg"], "type": err["type"]}
+                    for err in exc.errors()
+                ]
+            },
+            status_code=422,
+        )
+
+
+async def stop_tasks(*tasks: asyncio.Task[Any]) -> None:
+    """Cancel background loops and wait until each has really stopped."""
+    for task in tasks:
+        task.cancel()
+    for task in tasks:
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
 
 
 def operations_router(service: str, checks: dict[str, HealthCheck]) -> APIRouter:

@@ -13,7 +13,6 @@ import httpx
 import orjson
 import uvicorn
 from fastapi import Depends, FastAPI, Header, HTTPException, Request
-from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from faststream import AckPolicy
 from faststream.kafka import KafkaMessage
@@ -45,7 +44,12 @@ from shared.events import (
     ComplaintUpdateRequest,
     RejectionReason,
 )
-from shared.http import operations_router
+from shared.http import (
+    dependency_checks,
+    operations_router,
+    refuse_without_echo,
+    stop_tasks,
+)
 from shared.ids import complaint_id_for
 from shared.logs import configure_logging
 from shared.metrics import PUBLISHED
@@ -182,9 +186,7 @@ def create_app(settings: IntakeSettings | None = None) -> FastAPI:
             try:
                 yield
             finally:
-                relay.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await relay
+                await stop_tasks(relay)
                 await broker.stop()
                 await mongo.close()
 
@@ -198,18 +200,7 @@ def create_app(settings: IntakeSettings | None = None) -> FastAPI:
     app.state.keys = keys
     app.state.limiter = limiter
 
-    @app.exception_handler(RequestValidationError)
-    async def validation_failed(_: Request, exc: RequestValidationError) -> JSONResponse:
-        # FastAPI's default echoes the input back, which may hold a phone number.
-        return JSONResponse(
-            {
-                "detail": [
-                    {"loc": list(err["loc"]), "msg": err["msg"], "type": err["type"]}
-                    for err in exc.errors()
-                ]
-            },
-            status_code=422,
-        )
+    refuse_without_echo(app)
 
     @app.post("/v1/complaints", status_code=202)
     async def submit_complaint(
@@ -261,14 +252,7 @@ def create_app(settings: IntakeSettings | None = None) -> FastAPI:
             raise HTTPException(503, "routing is not reachable; try again") from exc
         return JSONResponse(answer.json(), status_code=answer.status_code)
 
-    async def mongo_up() -> bool:
-        await mongo.admin.command("ping")
-        return True
-
-    async def kafka_up() -> bool:
-        return await broker.ping(timeout=2.0)
-
-    app.include_router(operations_router(SERVICE, {"mongodb": mongo_up, "kafka": kafka_up}))
+    app.include_router(operations_router(SERVICE, dependency_checks(mongo, broker)))
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
     return app
 

@@ -7,7 +7,7 @@ import asyncio
 import contextlib
 import json
 import logging
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Callable
 
 import httpx
 import uvicorn
@@ -39,7 +39,7 @@ from shared.events import (
     NotificationFailed,
     NotificationSent,
 )
-from shared.http import operations_router
+from shared.http import dependency_checks, operations_router
 from shared.logs import configure_logging
 from shared.metrics import PUBLISHED
 from shared.mongo import Document, database, make_mongo_client
@@ -208,14 +208,6 @@ def create_app(settings: NotifySettings | None = None) -> FastAPI:
                 await notifier.drain(timeout=settings.delivery_timeout_seconds)
                 await mongo.close()
 
-    async def mongo_up() -> bool:
-        await mongo.admin.command("ping")
-        return True
-
-    async def kafka_up() -> bool:
-        return await broker.ping(timeout=2.0)
-
-    checks: dict[str, Callable[[], Awaitable[bool]]] = {"mongodb": mongo_up, "kafka": kafka_up}
     app = FastAPI(
         title="Gongzhi notify",
         version="1",
@@ -224,7 +216,7 @@ def create_app(settings: NotifySettings | None = None) -> FastAPI:
     )
     app.state.broker = broker
     app.state.store = store
-    app.include_router(operations_router(SERVICE, checks))
+    app.include_router(operations_router(SERVICE, dependency_checks(mongo, broker)))
     return app
 
 

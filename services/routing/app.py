@@ -14,8 +14,7 @@ from typing import Annotated, Any
 
 import orjson
 import uvicorn
-from fastapi import FastAPI, Header, Request
-from fastapi.exceptions import RequestValidationError
+from fastapi import FastAPI, Header
 from fastapi.responses import JSONResponse
 from faststream import AckPolicy
 from faststream.kafka import KafkaMessage
@@ -43,7 +42,12 @@ from shared.events import (
     RejectionReason,
     new_event_id,
 )
-from shared.http import operations_router
+from shared.http import (
+    dependency_checks,
+    operations_router,
+    refuse_without_echo,
+    stop_tasks,
+)
 from shared.ids import stable_id
 from shared.logs import configure_logging
 from shared.metrics import PUBLISHED
@@ -238,9 +242,7 @@ def create_app(settings: RoutingSettings | None = None) -> FastAPI:
         try:
             yield
         finally:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+            await stop_tasks(task)
             await broker.stop()
             await mongo.close()
 
@@ -253,18 +255,7 @@ def create_app(settings: RoutingSettings | None = None) -> FastAPI:
     app.state.broker = broker
     app.state.router = router
 
-    @app.exception_handler(RequestValidationError)
-    async def validation_failed(_: Request, exc: RequestValidationError) -> JSONResponse:
-        # FastAPI's default echoes the input back, which may hold a phone number.
-        return JSONResponse(
-            {
-                "detail": [
-                    {"loc": list(err["loc"]), "msg": err["msg"], "type": err["type"]}
-                    for err in exc.errors()
-                ]
-            },
-            status_code=422,
-        )
+    refuse_without_echo(app)
 
     @app.post("/v1/complaints/{complaint_id}/updates", status_code=202)
     async def post_update(
@@ -292,14 +283,7 @@ def create_app(settings: RoutingSettings | None = None) -> FastAPI:
             status_code=202,
         )
 
-    async def mongo_up() -> bool:
-        await mongo.admin.command("ping")
-        return True
-
-    async def kafka_up() -> bool:
-        return await broker.ping(timeout=2.0)
-
-    app.include_router(operations_router(SERVICE, {"mongodb": mongo_up, "kafka": kafka_up}))
+    app.include_router(operations_router(SERVICE, dependency_checks(mongo, broker)))
     return app
 
 

@@ -30,7 +30,7 @@ from services.stats.store import StatsStore
 from shared.broker import ensure_topics, make_broker
 from shared.consuming import TRANSIENT_ERRORS, RecordInfo, backoff_seconds, handle_record
 from shared.events import StatsSnapshot
-from shared.http import operations_router
+from shared.http import dependency_checks, operations_router, stop_tasks
 from shared.logs import configure_logging
 from shared.metrics import PUBLISHED
 from shared.mongo import database, make_mongo_client
@@ -140,11 +140,7 @@ def create_app(settings: StatsSettings | None = None) -> FastAPI:
         try:
             yield
         finally:
-            for task in tasks:
-                task.cancel()
-            for task in tasks:
-                with contextlib.suppress(asyncio.CancelledError):
-                    await task
+            await stop_tasks(*tasks)
             await broker.stop()
             await mongo.close()
 
@@ -222,10 +218,7 @@ def create_app(settings: StatsSettings | None = None) -> FastAPI:
         figures = await figures_of(period, compound, community, responder, category)
         return HTMLResponse(dashboard(figures))
 
-    async def kafka_up() -> bool:
-        return await broker.ping(timeout=2.0)
-
-    app.include_router(operations_router(SERVICE, {"mongodb": store.ping, "kafka": kafka_up}))
+    app.include_router(operations_router(SERVICE, dependency_checks(mongo, broker)))
     return app
 
 
