@@ -20,8 +20,8 @@ async def produce(
 ) -> None:
     """Send ``(key, value)`` pairs with the same guarantees the services use."""
     producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all", enable_idempotence=True)
-    await producer.start()
     try:
+        await producer.start()
         for key, value in messages:
             await producer.send(topic, value, key=key)
         await producer.flush()
