@@ -137,8 +137,6 @@ def create_app(settings: IntakeSettings | None = None) -> FastAPI:
         topic(INGRESS_COMPLAINTS),
         group_id=settings.kafka.group(GROUP_ID),
         auto_offset_reset="earliest",
-        # One consumer per partition: partitions side by side, each in order.
-        max_workers=settings.kafka.topic_partitions,
         ack_policy=AckPolicy.NACK_ON_ERROR,
         description="New complaints from outside systems (key: source:source_ref).",
     )

@@ -133,10 +133,6 @@ def create_app(settings: RoutingSettings | None = None) -> FastAPI:
         topic(COMPLAINTS_RECEIVED),
         group_id=settings.kafka.group(GROUP_ID),
         auto_offset_reset="earliest",
-        # One consumer per partition, each in order: complaints of different partitions
-        # are routed side by side while a partition keeps its order (the time goes in
-        # round trips to MongoDB, not in CPU).
-        max_workers=settings.kafka.topic_partitions,
         ack_policy=AckPolicy.NACK_ON_ERROR,
         description="Complaints intake accepted: each is routed once (or linked as a duplicate).",
     )
