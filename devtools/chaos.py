@@ -130,6 +130,15 @@ class Chaos:
     def topic(self, name: str) -> str:
         return f"{self.prefix}{name}"
 
+    def reader(self, *topics: str) -> AIOKafkaConsumer:
+        """A groupless consumer reading ``topics`` from the beginning (for checking)."""
+        return AIOKafkaConsumer(
+            *topics,
+            bootstrap_servers=self.infra.bootstrap_servers,
+            auto_offset_reset="earliest",
+            group_id=None,
+        )
+
     async def run(self) -> ChaosReport:
         started = time.monotonic()
         self.stack.start_all()
@@ -201,12 +210,7 @@ class Chaos:
 
     async def acknowledge_some(self) -> None:
         """The lead acknowledges every fourth routed complaint, over ``ingress.updates``."""
-        consumer = AIOKafkaConsumer(
-            self.topic(COMPLAINTS_ROUTED),
-            bootstrap_servers=self.infra.bootstrap_servers,
-            auto_offset_reset="earliest",
-            group_id=None,
-        )
+        consumer = self.reader(self.topic(COMPLAINTS_ROUTED))
         await consumer.start()
         try:
             idle_since = time.monotonic()
@@ -273,13 +277,10 @@ class Chaos:
         routed: dict[str, set[str]] = defaultdict(set)
         linked: set[str] = set()
         seen_events: Counter[str] = Counter()
-        consumer = AIOKafkaConsumer(
+        consumer = self.reader(
             self.topic(COMPLAINTS_RECEIVED),
             self.topic(COMPLAINTS_ROUTED),
             self.topic(COMPLAINTS_UPDATED),
-            bootstrap_servers=self.infra.bootstrap_servers,
-            auto_offset_reset="earliest",
-            group_id=None,
         )
         await consumer.start()
         try:
@@ -310,12 +311,7 @@ class Chaos:
 
     async def check_alerts(self, timeout: float = 300) -> None:
         expected: set[tuple[str, str]] = set()
-        consumer = AIOKafkaConsumer(
-            self.topic(COMPLAINTS_ROUTED),
-            bootstrap_servers=self.infra.bootstrap_servers,
-            auto_offset_reset="earliest",
-            group_id=None,
-        )
+        consumer = self.reader(self.topic(COMPLAINTS_ROUTED))
         await consumer.start()
         try:
             while True:

@@ -153,6 +153,16 @@ def _not_allowed(state: ComplaintState, wanted: str) -> UpdateRefusedError:
     )
 
 
+def _require_being_handled(state: ComplaintState, wanted: str) -> None:
+    """Progress and resolution need the lead to have taken the complaint first."""
+    if state.status == ComplaintStatus.ROUTED:
+        raise UpdateRefusedError(
+            "not_allowed", "type", f"the lead must acknowledge the complaint before you {wanted} it"
+        )
+    if state.status not in (ComplaintStatus.ACKNOWLEDGED, ComplaintStatus.IN_PROGRESS):
+        raise _not_allowed(state, wanted)
+
+
 def _acknowledge(
     state: ComplaintState,
     request: ComplaintUpdateRequest,
@@ -178,12 +188,7 @@ def _progress(
     directory: Directory,
     now: datetime,
 ) -> None:
-    if state.status == ComplaintStatus.ROUTED:
-        raise UpdateRefusedError(
-            "not_allowed", "type", "the lead must acknowledge the complaint before progress"
-        )
-    if state.status not in (ComplaintStatus.ACKNOWLEDGED, ComplaintStatus.IN_PROGRESS):
-        raise _not_allowed(state, "report progress on")
+    _require_being_handled(state, "report progress on")
     state.status = ComplaintStatus.IN_PROGRESS
     _updated(state, UpdateKind.IN_PROGRESS, request, key, now)
 
@@ -196,12 +201,7 @@ def _resolve(
     directory: Directory,
     now: datetime,
 ) -> None:
-    if state.status == ComplaintStatus.ROUTED:
-        raise UpdateRefusedError(
-            "not_allowed", "type", "the lead must acknowledge the complaint first"
-        )
-    if state.status not in (ComplaintStatus.ACKNOWLEDGED, ComplaintStatus.IN_PROGRESS):
-        raise _not_allowed(state, "resolve")
+    _require_being_handled(state, "resolve")
     state.status = ComplaintStatus.RESOLVED
     state.resolved_at = now
     _updated(state, UpdateKind.RESOLVED, request, key, now, lead=state.lead)
