@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
+import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -13,6 +13,8 @@ from fastapi.responses import JSONResponse
 from faststream.kafka import KafkaBroker
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from pymongo import AsyncMongoClient
+
+log = logging.getLogger(__name__)
 
 HealthCheck = Callable[[], Awaitable[bool]]
 
@@ -47,13 +49,23 @@ def refuse_without_echo(app: FastAPI) -> None:
         )
 
 
-async def stop_tasks(*tasks: asyncio.Task[Any]) -> None:
-    """Cancel background loops and wait until each has really stopped."""
+async def stop_tasks(*tasks: asyncio.Task[Any], nudge_seconds: float = 0.5) -> None:
+    """Cancel background loops and wait until each has really stopped.
+
+    One ``cancel()`` is not always enough: PyMongo's async client can swallow a
+    cancellation that lands while it opens a connection (seen with 4.x on Python 3.11),
+    and the loop then carries on as if nothing happened. So a task that is still running
+    after ``nudge_seconds`` is cancelled again, until it ends."""
+    pending = {task for task in tasks if not task.done()}
+    while pending:
+        for task in pending:
+            task.cancel()
+        _, pending = await asyncio.wait(pending, timeout=nudge_seconds)
     for task in tasks:
-        task.cancel()
-    for task in tasks:
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
+        if not task.cancelled() and task.exception() is not None:
+            log.error(
+                "background task %s ended with an error", task.get_name(), exc_info=task.exception()
+            )
 
 
 def operations_router(service: str, checks: dict[str, HealthCheck]) -> APIRouter:
