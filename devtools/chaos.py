@@ -36,10 +36,12 @@ from shared.ids import complaint_id_for
 from shared.privacy import contains_full_phone
 from shared.topics import (
     COMPLAINTS_RECEIVED,
+    COMPLAINTS_REJECTED,
     COMPLAINTS_ROUTED,
     COMPLAINTS_UPDATED,
     INGRESS_COMPLAINTS,
     INGRESS_UPDATES,
+    dead_letter_topic,
 )
 
 AUTH = {"Authorization": f"Bearer {DEMO_API_KEY}"}
@@ -55,6 +57,11 @@ class ChaosReport:
     lost: list[str] = field(default_factory=list)
     routed_twice: list[str] = field(default_factory=list)
     acknowledgements_sent: int = 0
+    # What routing made of the acknowledgements: applied (complaints.updated) or refused
+    # (complaints.rejected, with the reasons), so a gap is pinned on the right service.
+    routing_acknowledged: int = 0
+    updates_refused: list[str] = field(default_factory=list)
+    dead_letters: dict[str, int] = field(default_factory=dict)
     stats_received: int = 0
     stats_acknowledged: int = 0
     alerts_expected: int = 0
@@ -79,7 +86,10 @@ class ChaosReport:
             and self.alerts_missing == 0
             and self.alerts_unexpected == 0
             and self.stats_received == self.accepted
+            and self.routing_acknowledged == self.acknowledgements_sent
             and self.stats_acknowledged == self.acknowledgements_sent
+            and not self.updates_refused
+            and not self.dead_letters
             and not self.phone_leaks
         )
 
@@ -307,6 +317,7 @@ class Chaos:
         report.routed_twice = sorted(c for c, ids in routed.items() if len(ids) > 1)
         report.redelivered_events = sum(n - 1 for n in seen_events.values() if n > 1)
         await self.check_alerts()
+        await self.check_outcomes()
         await self.check_counts()
 
     async def check_alerts(self, timeout: float = 300) -> None:
@@ -349,6 +360,36 @@ class Chaos:
         self.report.missing_examples = [f"{c} → {r}" for c, r in sorted(expected - set(alerts))[:5]]
         self.report.alerts_unexpected = len(set(alerts) - expected)
         self.report.alert_resends = sum(n - 1 for n in deliveries.values() if n > 1)
+
+    async def check_outcomes(self) -> None:
+        """What became of the acknowledgements, and whether anything was dead-lettered."""
+        dead_letter_topics = [self.topic(dead_letter_topic(name)) for name in SERVICES]
+        consumer = self.reader(
+            self.topic(COMPLAINTS_UPDATED), self.topic(COMPLAINTS_REJECTED), *dead_letter_topics
+        )
+        acknowledged: set[str] = set()
+        dead_letters: Counter[str] = Counter()
+        await consumer.start()
+        try:
+            while batch := await consumer.getmany(timeout_ms=3000):
+                for records in batch.values():
+                    for record in records:
+                        if record.topic in dead_letter_topics:
+                            dead_letters[record.topic.removeprefix(self.prefix)] += 1
+                            continue
+                        event = json.loads(record.value)
+                        if record.topic.endswith(COMPLAINTS_UPDATED):
+                            if event["type"] == "acknowledged":
+                                acknowledged.add(event["complaint_id"])
+                        elif event["kind"] == "update":
+                            self.report.updates_refused.append(
+                                f"{event['complaint_id']}: "
+                                + "; ".join(r["message"] for r in event["reasons"])
+                            )
+        finally:
+            await consumer.stop()
+        self.report.routing_acknowledged = len(acknowledged)
+        self.report.dead_letters = dict(dead_letters)
 
     async def check_counts(self, timeout: float = 300) -> None:
         month = datetime.now().astimezone().strftime("%Y-%m")
@@ -401,7 +442,7 @@ def main() -> None:
     args = parser.parse_args()
     report = asyncio.run(run_chaos(args.complaints, args.seed, duration=args.duration))
     figures = asdict(report)
-    for key in ("lost", "routed_twice", "phone_leaks"):
+    for key in ("lost", "routed_twice", "updates_refused", "phone_leaks"):
         figures[key] = len(figures[key])
     print(json.dumps(figures, indent=2, ensure_ascii=False))
     if args.json:

@@ -34,6 +34,10 @@ class RoutingSettings(ServiceSettings):
     due_scale: float = Field(default=1.0, gt=0)
     sweep_interval_seconds: float = Field(default=0.5, gt=0)
     outbox_relay_after_seconds: float = Field(default=3.0, gt=0)
+    batch_max_records: int = Field(default=200, ge=1)
+    """Received complaints consumed per batch (committed together once all are routed)."""
+    route_concurrency: int = Field(default=16, ge=1)
+    """Compounds of one batch routed at the same time."""
 
     def resolved_policy_path(self) -> Path:
         return Path(self.policy_path) if self.policy_path else default_policy_path()

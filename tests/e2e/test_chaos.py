@@ -28,6 +28,9 @@ async def test_kills_restarts_and_a_database_pause_lose_and_double_nothing(
     assert report.alerts_missing == 0
     assert report.alerts_unexpected == 0
     assert report.stats_received == report.accepted
+    assert report.updates_refused == []
+    assert report.dead_letters == {}
+    assert report.routing_acknowledged == report.acknowledgements_sent
     assert report.stats_acknowledged == report.acknowledgements_sent
     assert report.phone_leaks == []
     assert all(report.kills.get(name, 0) >= 3 for name in ("intake", "routing", "notify", "stats"))
