@@ -154,7 +154,8 @@ class Chaos:
         self.stack.start_all()
         try:
             await asyncio.gather(self.load(), self.acknowledge_some(), self.havoc())
-            await self.settle()
+            # A large run drains its backlog after the traffic: allow for it.
+            await self.settle(timeout=max(900.0, self.count * 0.25))
         finally:
             self.report.seconds = round(time.monotonic() - started, 1)
             self.stack.stop_all()
@@ -316,9 +317,10 @@ class Chaos:
         report.lost = sorted(self.accepted - set(routed) - linked)
         report.routed_twice = sorted(c for c, ids in routed.items() if len(ids) > 1)
         report.redelivered_events = sum(n - 1 for n in seen_events.values() if n > 1)
-        await self.check_alerts()
+        catch_up = max(300.0, self.count * 0.05)
+        await self.check_alerts(timeout=catch_up)
         await self.check_outcomes()
-        await self.check_counts()
+        await self.check_counts(timeout=catch_up)
 
     async def check_alerts(self, timeout: float = 300) -> None:
         expected: set[tuple[str, str]] = set()

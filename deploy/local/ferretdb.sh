@@ -12,6 +12,9 @@
 #   FERRETDB_DATA_DIR [$GONGZHI_LOCAL_DIR/ferretdb]  GONGZHI_LOCAL_DIR [<repo>/.local]
 #   GONGZHI_CACHE_DIR [<repo>/.cache] (binary at $GONGZHI_CACHE_DIR/ferretdb/bin/ferretdb)
 #   FERRETDB_START_TIMEOUT [60]  FERRETDB_STOP_TIMEOUT [30]  FERRETDB_LOG_LEVEL [warn]
+#   FERRETDB_SQLITE_SYNCHRONOUS [normal] (SQLite's synchronous pragma: "normal" keeps every
+#   committed write through a crash of FerretDB itself, WAL mode, and skips the fsync per
+#   commit; "full" also survives a power cut, at several times the cost per write)
 #
 # Data folder layout: data/ (SQLite files, one per database), state.json, ferretdb.pid,
 # ferretdb.log.
@@ -30,6 +33,7 @@ FERRETDB_DATA_DIR="${FERRETDB_DATA_DIR:-$GONGZHI_LOCAL_DIR/ferretdb}"
 FERRETDB_START_TIMEOUT="${FERRETDB_START_TIMEOUT:-60}"
 FERRETDB_STOP_TIMEOUT="${FERRETDB_STOP_TIMEOUT:-30}"
 FERRETDB_LOG_LEVEL="${FERRETDB_LOG_LEVEL:-warn}"
+FERRETDB_SQLITE_SYNCHRONOUS="${FERRETDB_SQLITE_SYNCHRONOUS:-normal}"
 
 FERRETDB_CACHE="$GONGZHI_CACHE_DIR/ferretdb"
 FERRETDB_BIN="$FERRETDB_CACHE/bin/ferretdb"
@@ -43,6 +47,10 @@ GO_HINT="install Go >= 1.24 (the golang-go package of your distribution if recen
 for v in FERRETDB_PORT FERRETDB_START_TIMEOUT FERRETDB_STOP_TIMEOUT; do
   [[ "${!v}" =~ ^[0-9]+$ ]] || die "$v must be a number, got '${!v}'"
 done
+case "$FERRETDB_SQLITE_SYNCHRONOUS" in
+  off | normal | full | extra) ;;
+  *) die "FERRETDB_SQLITE_SYNCHRONOUS must be off, normal, full or extra, got '$FERRETDB_SQLITE_SYNCHRONOUS'" ;;
+esac
 case "$FERRETDB_DEBUG_PORT" in
   off | - | "") DEBUG_ADDR="-" ;;
   *)
@@ -198,7 +206,7 @@ cmd_start() {
     log "starting FerretDB on 127.0.0.1:$FERRETDB_PORT (data $FERRETDB_DATA_DIR)"
     spawn "$PIDFILE" "$LOGFILE" "$FERRETDB_BIN" \
       --handler=sqlite \
-      --sqlite-url="file:$SQLITE_DIR/" \
+      --sqlite-url="file:$SQLITE_DIR/?_pragma=synchronous($FERRETDB_SQLITE_SYNCHRONOUS)" \
       --state-dir="$FERRETDB_DATA_DIR" \
       --listen-addr="127.0.0.1:$FERRETDB_PORT" \
       --debug-addr="$DEBUG_ADDR" \

@@ -2,7 +2,8 @@
 aiokafka baseline measured on the same broker in the same run.
 
 Every complaint names a compound of its own, so none is linked as a duplicate and
-each yields exactly one alert (to the fallback desk): "done" means the alert arrived
+each yields exactly one webhook alert (to the fallback desk, which also gets an e-mail
+on a loopback SMTP server): "done" means the webhook arrived
 at the receiver. Results go to the terminal, to a JSON file, and into
 docs/benchmarks.md when asked (``--write-doc``)."""
 
@@ -31,7 +32,7 @@ from tqdm import tqdm
 from devtools.bench.baseline import run_baseline
 from devtools.infra import Infra, start_local_infra, stop_local_infra
 from devtools.loopback import free_port
-from devtools.receivers import HttpReceiver, ReceivedRequest
+from devtools.receivers import HttpReceiver, ReceivedRequest, SmtpReceiver
 from devtools.samples import complaint
 from devtools.stack import REPO, Stack
 from services.intake.settings import DEMO_API_KEY
@@ -72,6 +73,8 @@ class Bench:
         self.infra = infra
         self.arrivals = Arrivals()
         self.receiver = HttpReceiver(on_request=self.arrivals.record).start()
+        # The fallback desk is alerted by webhook and by e-mail: both must really go out.
+        self.smtp = SmtpReceiver().start()
         self.prefix = f"bench{int(time.time())}."
         self.rng = random.Random(42)
         self.sequence = 0
@@ -84,6 +87,8 @@ class Bench:
                 GONGZHI_ENVIRONMENT="test",
                 GONGZHI_ALERT_BASE_URL=self.receiver.url,
                 GONGZHI_WEBHOOK_SECRET="bench-secret",
+                GONGZHI_SMTP_HOST="127.0.0.1",
+                GONGZHI_SMTP_PORT=str(self.smtp.port),
                 GONGZHI_ROUTING_URL=f"http://127.0.0.1:{ports['routing']}",
                 GONGZHI_RATE_PER_SECOND="100000",
                 GONGZHI_RATE_BURST="100000",
@@ -148,7 +153,9 @@ class Bench:
         await producer.start()
         cpu_before = self.cpu()
         started = time.monotonic()
-        bar = tqdm(total=len(bodies), desc=f"ingress {rate:>5.0f}/s", unit="c", leave=False)
+        bar = tqdm(
+            total=len(bodies), desc=f"ingress {rate:>5.0f}/s", unit="c", leave=False, disable=None
+        )
         try:
             for index, body in enumerate(bodies):
                 target = started + index / rate
@@ -177,7 +184,7 @@ class Bench:
         for body in bodies:
             queue.put_nowait(body)
         cpu_before = self.cpu()
-        bar = tqdm(total=count, desc=f"http x{concurrency}", unit="c", leave=False)
+        bar = tqdm(total=count, desc=f"http x{concurrency}", unit="c", leave=False, disable=None)
         started = time.monotonic()
         limits = httpx.Limits(max_connections=concurrency)
         async with httpx.AsyncClient(
@@ -272,6 +279,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
         finally:
             bench.stack.stop_all()
             bench.receiver.stop()
+            bench.smtp.stop()
     finally:
         stop_local_infra(infra)
     best = max(steps, key=lambda s: s["throughput_per_s"])

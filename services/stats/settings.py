@@ -16,6 +16,8 @@ class StatsSettings(ServiceSettings):
     """Days and months of the figures are the city's local calendar days."""
     snapshot_interval_seconds: float = Field(default=2.0, gt=0)
     """At most one snapshot per scope per interval: bursts of events coalesce."""
+    snapshot_busy_factor: float = Field(default=4.0, ge=0)
+    """After a recount that took T seconds, the next waits at least this times T."""
     snapshot_poll_seconds: float = Field(default=0.25, gt=0)
     snapshot_lease_seconds: float = Field(default=30.0, gt=0)
     """How long one instance owns a dirty scope before another may take it over."""

@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 
@@ -119,20 +120,30 @@ class SnapshotPublisher:
     async def run(self) -> None:
         while True:
             published = 0
+            started = time.monotonic()
             try:
                 published = await self.publish_due()
             except Exception:
                 # The claims were given back (or lapse after their lease), so another
                 # pass, ours or another instance's, publishes those scopes.
                 log.exception("snapshot pass failed; will retry")
-            # A pass reads every document of its periods: after one that recounted,
-            # wait the whole interval, so scopes falling due at scattered moments
-            # share the next pass instead of each starting its own.
             await asyncio.sleep(
-                self.settings.snapshot_interval_seconds
+                self.pause_after(time.monotonic() - started)
                 if published
                 else self.settings.snapshot_poll_seconds
             )
+
+    def pause_after(self, seconds: float) -> float:
+        """How long to wait after a pass that recounted.
+
+        A pass reads every document of its periods, so its cost grows with the month.
+        Waiting the whole interval lets scopes falling due at scattered moments share
+        the next pass; waiting at least ``snapshot_busy_factor`` times the pass itself
+        keeps recounting to a bounded share of the database's time however large the
+        month grows (the figures then lag a little more, but stay exact)."""
+        return max(
+            self.settings.snapshot_interval_seconds, seconds * self.settings.snapshot_busy_factor
+        )
 
     async def refresh(self) -> None:
         """Due times pass without events: recount the current periods now and then."""
