@@ -51,6 +51,7 @@ from shared.http import (
     stop_tasks,
 )
 from shared.ids import complaint_id_for
+from shared.lag import watch_lag
 from shared.logs import configure_logging
 from shared.metrics import PUBLISHED
 from shared.mongo import database, make_mongo_client
@@ -181,12 +182,13 @@ def create_app(settings: IntakeSettings | None = None) -> FastAPI:
         await store.prepare()
         await broker.start()
         relay = asyncio.create_task(relay_stale_claims())
+        lag = asyncio.create_task(watch_lag(SERVICE, broker))
         async with httpx.AsyncClient(base_url=settings.routing_url, timeout=10.0) as routing:
             app.state.routing = routing
             try:
                 yield
             finally:
-                await stop_tasks(relay)
+                await stop_tasks(relay, lag)
                 await broker.stop()
                 await mongo.close()
 

@@ -39,7 +39,8 @@ from shared.events import (
     NotificationFailed,
     NotificationSent,
 )
-from shared.http import dependency_checks, operations_router
+from shared.http import dependency_checks, operations_router, stop_tasks
+from shared.lag import watch_lag
 from shared.logs import configure_logging
 from shared.metrics import PUBLISHED
 from shared.mongo import Document, database, make_mongo_client
@@ -199,10 +200,12 @@ def create_app(settings: NotifySettings | None = None) -> FastAPI:
             app.state.notifier = notifier
             await broker.start()
             retries = asyncio.create_task(notifier.run_retries(stop))
+            lag = asyncio.create_task(watch_lag(SERVICE, broker))
             try:
                 yield
             finally:
                 stop.set()
+                await stop_tasks(lag)
                 await broker.stop()
                 await retries
                 await notifier.drain(timeout=settings.delivery_timeout_seconds)

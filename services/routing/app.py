@@ -50,6 +50,7 @@ from shared.http import (
     stop_tasks,
 )
 from shared.ids import stable_id
+from shared.lag import watch_lag
 from shared.lanes import run_in_lanes
 from shared.logs import configure_logging
 from shared.metrics import PUBLISHED
@@ -264,11 +265,14 @@ def create_app(settings: RoutingSettings | None = None) -> FastAPI:
         await ensure_topics(settings.kafka)
         await store.prepare()
         await broker.start()
-        task = asyncio.create_task(sweeper())
+        tasks = [
+            asyncio.create_task(sweeper()),
+            asyncio.create_task(watch_lag(SERVICE, broker)),
+        ]
         try:
             yield
         finally:
-            await stop_tasks(task)
+            await stop_tasks(*tasks)
             await broker.stop()
             await mongo.close()
 

@@ -31,6 +31,7 @@ from shared.broker import ensure_topics, make_broker
 from shared.consuming import TRANSIENT_ERRORS, RecordInfo, backoff_seconds, handle_record
 from shared.events import StatsSnapshot
 from shared.http import dependency_checks, operations_router, stop_tasks
+from shared.lag import watch_lag
 from shared.logs import configure_logging
 from shared.metrics import PUBLISHED
 from shared.mongo import database, make_mongo_client
@@ -136,6 +137,7 @@ def create_app(settings: StatsSettings | None = None) -> FastAPI:
         tasks = [
             asyncio.create_task(publisher.run()),
             asyncio.create_task(publisher.refresh()),
+            asyncio.create_task(watch_lag(SERVICE, broker)),
         ]
         try:
             yield
