@@ -48,13 +48,12 @@ from shared.http import (
     dependency_checks,
     operations_router,
     refuse_without_echo,
-    stop_tasks,
 )
 from shared.ids import complaint_id_for
-from shared.lag import watch_lag
 from shared.logs import configure_logging
 from shared.metrics import PUBLISHED
 from shared.mongo import database, make_mongo_client
+from shared.running import consuming
 from shared.topics import COMPLAINTS_RECEIVED, COMPLAINTS_REJECTED, INGRESS_COMPLAINTS
 
 SERVICE = "intake"
@@ -180,17 +179,12 @@ def create_app(settings: IntakeSettings | None = None) -> FastAPI:
         configure_logging(SERVICE, settings.log_level)
         await ensure_topics(settings.kafka)
         await store.prepare()
-        await broker.start()
-        relay = asyncio.create_task(relay_stale_claims())
-        lag = asyncio.create_task(watch_lag(SERVICE, broker))
-        async with httpx.AsyncClient(base_url=settings.routing_url, timeout=10.0) as routing:
+        async with (
+            consuming(SERVICE, broker, mongo, relay_stale_claims),
+            httpx.AsyncClient(base_url=settings.routing_url, timeout=10.0) as routing,
+        ):
             app.state.routing = routing
-            try:
-                yield
-            finally:
-                await stop_tasks(relay, lag)
-                await broker.stop()
-                await mongo.close()
+            yield
 
     app = FastAPI(
         title="Gongzhi intake",

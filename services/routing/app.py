@@ -47,15 +47,14 @@ from shared.http import (
     dependency_checks,
     operations_router,
     refuse_without_echo,
-    stop_tasks,
 )
 from shared.ids import stable_id
-from shared.lag import watch_lag
 from shared.lanes import run_in_lanes
 from shared.logs import configure_logging
 from shared.metrics import PUBLISHED
 from shared.mongo import database, make_mongo_client
 from shared.privacy import scrub_phones
+from shared.running import consuming
 from shared.topics import (
     COMPLAINTS_ESCALATED,
     COMPLAINTS_RECEIVED,
@@ -264,17 +263,8 @@ def create_app(settings: RoutingSettings | None = None) -> FastAPI:
         configure_logging(SERVICE, settings.log_level)
         await ensure_topics(settings.kafka)
         await store.prepare()
-        await broker.start()
-        tasks = [
-            asyncio.create_task(sweeper()),
-            asyncio.create_task(watch_lag(SERVICE, broker)),
-        ]
-        try:
+        async with consuming(SERVICE, broker, mongo, sweeper):
             yield
-        finally:
-            await stop_tasks(*tasks)
-            await broker.stop()
-            await mongo.close()
 
     app = FastAPI(
         title="Gongzhi routing",

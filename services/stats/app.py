@@ -30,11 +30,11 @@ from services.stats.store import StatsStore
 from shared.broker import ensure_topics, make_broker
 from shared.consuming import TRANSIENT_ERRORS, RecordInfo, backoff_seconds, handle_record
 from shared.events import StatsSnapshot
-from shared.http import dependency_checks, operations_router, stop_tasks
-from shared.lag import watch_lag
+from shared.http import dependency_checks, operations_router
 from shared.logs import configure_logging
 from shared.metrics import PUBLISHED
 from shared.mongo import database, make_mongo_client
+from shared.running import consuming
 from shared.topics import STATS_SNAPSHOTS, dead_letter_topic
 
 SERVICE = "stats"
@@ -133,18 +133,8 @@ def create_app(settings: StatsSettings | None = None) -> FastAPI:
         configure_logging(SERVICE, settings.log_level)
         await ensure_topics(settings.kafka)
         await store.ensure_indexes()
-        await broker.start()
-        tasks = [
-            asyncio.create_task(publisher.run()),
-            asyncio.create_task(publisher.refresh()),
-            asyncio.create_task(watch_lag(SERVICE, broker)),
-        ]
-        try:
+        async with consuming(SERVICE, broker, mongo, publisher.run, publisher.refresh):
             yield
-        finally:
-            await stop_tasks(*tasks)
-            await broker.stop()
-            await mongo.close()
 
     app = FastAPI(
         title="Gongzhi stats",
