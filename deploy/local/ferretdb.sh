@@ -239,34 +239,12 @@ cmd_start() {
 
 cmd_stop() {
   data_paths
-  if pid_alive "$PIDFILE" "$FERRETDB_MARK" >/dev/null; then
-    log "stopping FerretDB (pid $(<"$PIDFILE"))"
-  fi
-  stop_pid "$PIDFILE" "$FERRETDB_MARK" "$FERRETDB_STOP_TIMEOUT"
+  stop_server FerretDB "$PIDFILE" "$FERRETDB_MARK" "$FERRETDB_STOP_TIMEOUT"
 }
 
 cmd_status() {
   data_paths
-  local pid
-  if pid="$(pid_alive "$PIDFILE" "$FERRETDB_MARK")" && ping "$FERRETDB_PORT"; then
-    echo "running (pid $pid, 127.0.0.1:$FERRETDB_PORT)"
-    return 0
-  fi
-  if [[ -n "${pid:-}" ]]; then
-    echo "starting (pid $pid, 127.0.0.1:$FERRETDB_PORT not answering yet)"
-  else
-    echo "stopped"
-  fi
-  return 1
+  server_status "$PIDFILE" "$FERRETDB_MARK" "$FERRETDB_PORT" ping
 }
 
-case "${1:-}" in
-  setup) cmd_setup ;;
-  start) cmd_start ;;
-  stop) cmd_stop ;;
-  status) cmd_status ;;
-  *)
-    echo "usage: $0 {setup|start|stop|status}" >&2
-    exit 2
-    ;;
-esac
+run_command "$@"

@@ -253,34 +253,12 @@ cmd_start() {
 
 cmd_stop() {
   data_paths
-  if pid_alive "$PIDFILE" "$KAFKA_MAIN" >/dev/null; then
-    log "stopping Kafka (pid $(<"$PIDFILE"))"
-  fi
-  stop_pid "$PIDFILE" "$KAFKA_MAIN" "$KAFKA_STOP_TIMEOUT"
+  stop_server Kafka "$PIDFILE" "$KAFKA_MAIN" "$KAFKA_STOP_TIMEOUT"
 }
 
 cmd_status() {
   data_paths
-  local pid
-  if pid="$(pid_alive "$PIDFILE" "$KAFKA_MAIN")" && port_open "$KAFKA_PORT"; then
-    echo "running (pid $pid, 127.0.0.1:$KAFKA_PORT)"
-    return 0
-  fi
-  if [[ -n "${pid:-}" ]]; then
-    echo "starting (pid $pid, 127.0.0.1:$KAFKA_PORT not answering yet)"
-  else
-    echo "stopped"
-  fi
-  return 1
+  server_status "$PIDFILE" "$KAFKA_MAIN" "$KAFKA_PORT" port_open
 }
 
-case "${1:-}" in
-  setup) cmd_setup ;;
-  start) cmd_start ;;
-  stop) cmd_stop ;;
-  status) cmd_status ;;
-  *)
-    echo "usage: $0 {setup|start|stop|status}" >&2
-    exit 2
-    ;;
-esac
+run_command "$@"

@@ -79,6 +79,42 @@ stop_pid() {
   rm -f -- "$pidfile"
 }
 
+# stop_server LABEL PIDFILE PATTERN TIMEOUT: stop_pid, saying so when something was running.
+stop_server() {
+  local label="$1" pidfile="$2" pattern="$3" timeout="$4"
+  if pid_alive "$pidfile" "$pattern" >/dev/null; then
+    log "stopping $label (pid $(<"$pidfile"))"
+  fi
+  stop_pid "$pidfile" "$pattern" "$timeout"
+}
+
+# server_status PIDFILE PATTERN PORT PROBE: print running / starting / stopped and succeed only
+# when the process is alive and `PROBE PORT` says the server answers.
+server_status() {
+  local pidfile="$1" pattern="$2" port="$3" probe="$4" pid
+  if pid="$(pid_alive "$pidfile" "$pattern")" && "$probe" "$port"; then
+    echo "running (pid $pid, 127.0.0.1:$port)"
+    return 0
+  fi
+  if [[ -n "${pid:-}" ]]; then
+    echo "starting (pid $pid, 127.0.0.1:$port not answering yet)"
+  else
+    echo "stopped"
+  fi
+  return 1
+}
+
+# run_command SUBCOMMAND: call the server script's cmd_setup / cmd_start / cmd_stop / cmd_status.
+run_command() {
+  case "${1:-}" in
+    setup | start | stop | status) "cmd_$1" ;;
+    *)
+      echo "usage: $0 {setup|start|stop|status}" >&2
+      exit 2
+      ;;
+  esac
+}
+
 # spawn PIDFILE LOGFILE CMD...: start CMD detached (own session when setsid exists, stdin
 # closed, output appended to LOGFILE) and record its pid. The child writes its own pid before
 # exec'ing CMD, so the pid file is right even when setsid has to fork.
