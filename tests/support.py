@@ -8,7 +8,7 @@ import json
 import sys
 import time
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -21,12 +21,40 @@ from devtools.infra import start_local_infra as start_local_infra
 from devtools.infra import stop_local_infra as stop_local_infra
 from devtools.loopback import free_port as free_port
 from devtools.loopback import produce as produce
+from devtools.stack import ServiceProcess
 
 REPO = Path(__file__).resolve().parent.parent
 
 
 def unique_name(prefix: str) -> str:
     return f"{prefix}_{uuid.uuid4().hex[:10]}"
+
+
+@contextlib.contextmanager
+def lone_service(
+    infra: Infra, name: str, log_dir: Path, **env: str
+) -> Iterator[tuple[ServiceProcess, str]]:
+    """One service process on topics and a database of its own (two partitions), for
+    tests that drive a single door; yields the process and its topic prefix."""
+    prefix = unique_name(name[:2]) + "."
+    service = ServiceProcess(
+        name=name,
+        port=free_port(),
+        env=infra.service_env(
+            KAFKA_TOPIC_PREFIX=prefix,
+            KAFKA_TOPIC_PARTITIONS="2",
+            MONGODB_DATABASE=unique_name(name[:2]),
+            GONGZHI_ENVIRONMENT="test",
+            **env,
+        ),
+        log_path=log_dir / f"{name}.log",
+    )
+    service.start()
+    service.wait_healthy()
+    try:
+        yield service, prefix
+    finally:
+        service.terminate()
 
 
 async def collect(

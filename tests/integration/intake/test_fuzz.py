@@ -8,7 +8,6 @@ from __future__ import annotations
 import asyncio
 import json
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import httpx
@@ -16,8 +15,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from devtools.loopback import free_port, produce
-from devtools.stack import ServiceProcess
+from devtools.loopback import produce
 from services.intake.settings import DEMO_API_KEY
 from shared.ids import complaint_id_for
 from shared.topics import (
@@ -26,7 +24,7 @@ from shared.topics import (
     INGRESS_COMPLAINTS,
     dead_letter_topic,
 )
-from tests.support import Infra, collect, unique_name
+from tests.support import Infra, collect, lone_service, unique_name
 
 pytestmark = pytest.mark.integration
 
@@ -80,27 +78,15 @@ def near_valid(draw: st.DrawFn) -> dict[str, Any]:
 
 @pytest.fixture(scope="module")
 def intake(infra: Infra, tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str]]:
-    prefix = unique_name("fz") + "."
-    service = ServiceProcess(
-        name="intake",
-        port=free_port(),
-        env=infra.service_env(
-            KAFKA_TOPIC_PREFIX=prefix,
-            KAFKA_TOPIC_PARTITIONS="2",
-            MONGODB_DATABASE=unique_name("fz"),
-            GONGZHI_ENVIRONMENT="test",
-            GONGZHI_RATE_PER_SECOND="100000",
-            GONGZHI_RATE_BURST="100000",
-            GONGZHI_MAX_BODY_BYTES="8192",
-        ),
-        log_path=Path(tmp_path_factory.mktemp("fuzz")) / "intake.log",
-    )
-    service.start()
-    service.wait_healthy()
-    try:
+    with lone_service(
+        infra,
+        "intake",
+        tmp_path_factory.mktemp("fuzz"),
+        GONGZHI_RATE_PER_SECOND="100000",
+        GONGZHI_RATE_BURST="100000",
+        GONGZHI_MAX_BODY_BYTES="8192",
+    ) as (service, prefix):
         yield {"url": service.url, "prefix": prefix, "bootstrap": infra.bootstrap_servers}
-    finally:
-        service.terminate()
 
 
 @settings(max_examples=300, deadline=None, suppress_health_check=list(HealthCheck))

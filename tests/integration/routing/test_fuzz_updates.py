@@ -10,15 +10,13 @@ from __future__ import annotations
 import asyncio
 import json
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from devtools.loopback import free_port, produce
-from devtools.stack import ServiceProcess
+from devtools.loopback import produce
 from shared.events import Channel, ComplaintReceived, Rating, Reporter, UpdateType
 from shared.topics import (
     COMPLAINTS_RECEIVED,
@@ -28,7 +26,7 @@ from shared.topics import (
     INGRESS_UPDATES,
     dead_letter_topic,
 )
-from tests.support import Infra, collect, unique_name
+from tests.support import Infra, collect, lone_service, unique_name
 
 pytestmark = pytest.mark.integration
 
@@ -44,24 +42,8 @@ odd_values = (
 
 @pytest.fixture(scope="module")
 def routing(infra: Infra, tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str]]:
-    prefix = unique_name("fu") + "."
-    service = ServiceProcess(
-        name="routing",
-        port=free_port(),
-        env=infra.service_env(
-            KAFKA_TOPIC_PREFIX=prefix,
-            KAFKA_TOPIC_PARTITIONS="2",
-            MONGODB_DATABASE=unique_name("fu"),
-            GONGZHI_ENVIRONMENT="test",
-        ),
-        log_path=Path(tmp_path_factory.mktemp("fuzz")) / "routing.log",
-    )
-    service.start()
-    service.wait_healthy()
-    try:
+    with lone_service(infra, "routing", tmp_path_factory.mktemp("fuzz")) as (_, prefix):
         yield {"prefix": prefix, "bootstrap": infra.bootstrap_servers}
-    finally:
-        service.terminate()
 
 
 @settings(max_examples=5, deadline=None, suppress_health_check=list(HealthCheck))
