@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import uuid
 from collections.abc import Iterator
 from typing import Any
 
@@ -142,7 +143,9 @@ async def _route_a_complaint(prefix: str, bootstrap: str) -> tuple[str, str]:
         source_ref=complaint_id,
         channel=Channel.APP,
         compound_id="cx-001",
-        description=f"小区垃圾堆放多日无人清理 {complaint_id}",
+        # A long random tail keeps each example's text dissimilar from the last one's, so
+        # routing does not link it as a duplicate (same compound and category, still open).
+        description=f"小区垃圾堆放多日无人清理，编号 {uuid.uuid4().hex}",
         reporter=Reporter(name="李先生", phone="13812345678"),
         ingress="kafka",
     )
