@@ -45,7 +45,10 @@ def retry_delay(attempt: int, *, base: float, cap: float) -> float:
 
 
 def utc_now() -> datetime:
-    return datetime.now(UTC)
+    """Now, to the millisecond: what MongoDB keeps, so that an outcome event built from
+    the document in memory equals the one built from it when read back later."""
+    now = datetime.now(UTC)
+    return now.replace(microsecond=now.microsecond // 1000 * 1000)
 
 
 def outcome_event(document: Document) -> NotificationSent | NotificationFailed:
@@ -102,11 +105,12 @@ class Notifier:
         handoff = timedelta(seconds=self.settings.delivery_handoff_seconds)
         created = 0
         for planned in plan_deliveries(trigger, self.directory):
-            if await self.store.create(planned, trigger, origin, now=now, handoff=handoff):
+            document = await self.store.create(planned, trigger, origin, now=now, handoff=handoff)
+            if document is not None:
                 created += 1
             # Also after a redelivery: if the first copy died before its first attempt,
             # this one makes it now (the claim lets only one of them send).
-            self._spawn(planned.delivery_id, first=True)
+            self._spawn(planned.delivery_id, first=True, created=document)
         log.info(
             "trigger accepted",
             extra={
@@ -118,18 +122,20 @@ class Notifier:
         )
         return created
 
-    def _spawn(self, delivery_id: str, *, first: bool) -> None:
+    def _spawn(self, delivery_id: str, *, first: bool, created: Document | None = None) -> None:
         if delivery_id in self._running:
             return
         self._running.add(delivery_id)
-        task = asyncio.create_task(self._attempt_guarded(delivery_id, first=first))
+        task = asyncio.create_task(self._attempt_guarded(delivery_id, first=first, created=created))
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 
-    async def _attempt_guarded(self, delivery_id: str, *, first: bool) -> None:
+    async def _attempt_guarded(
+        self, delivery_id: str, *, first: bool, created: Document | None
+    ) -> None:
         try:
             async with self._slots:
-                await self.attempt(delivery_id, first=first)
+                await self.attempt(delivery_id, first=first, created=created)
         except asyncio.CancelledError:
             raise
         except Exception:
@@ -138,8 +144,12 @@ class Notifier:
         finally:
             self._running.discard(delivery_id)
 
-    async def attempt(self, delivery_id: str, *, first: bool = False) -> None:
-        claim = await self.store.claim(delivery_id, self.owner, now=utc_now(), first=first)
+    async def attempt(
+        self, delivery_id: str, *, first: bool = False, created: Document | None = None
+    ) -> None:
+        claim = await self.store.claim(
+            delivery_id, self.owner, now=utc_now(), first=first, created=created
+        )
         if claim is None:
             return
         document = claim.document
@@ -165,10 +175,11 @@ class Notifier:
             await self._failed_attempt(document, f"{type(exc).__name__}: {exc}", False, context)
         else:
             ATTEMPTS.labels(document["channel"], "sent").inc()
-            if await self.store.record_sent(document, utc_now()):
+            finished = await self.store.record_sent(document, utc_now())
+            if finished is not None:
                 DELIVERIES.labels(document["channel"], "sent").inc()
                 log.info("delivered", extra=context)
-                await self._publish(delivery_id)
+                await self._publish(finished)
             else:
                 log.warning("delivered, but another attempt had taken over", extra=context)
 
@@ -195,14 +206,15 @@ class Notifier:
         last = attempt >= self.settings.delivery_max_attempts
         if permanent or last:
             ATTEMPTS.labels(document["channel"], "failed").inc()
-            if await self.store.record_failed(document, now, error, permanent=permanent):
+            finished = await self.store.record_failed(document, now, error, permanent=permanent)
+            if finished is not None:
                 DELIVERIES.labels(
                     document["channel"], "failed_permanent" if permanent else "failed_exhausted"
                 ).inc()
                 log.warning(
                     "delivery failed", extra={**context, "error": error, "permanent": permanent}
                 )
-                await self._publish(document["_id"])
+                await self._publish(finished)
             return
         ATTEMPTS.labels(document["channel"], "retry").inc()
         delay = retry_delay(
@@ -213,9 +225,9 @@ class Notifier:
         await self.store.record_retry(document, now, error, now + timedelta(seconds=delay))
         log.info("delivery will be retried", extra={**context, "error": error, "in_seconds": delay})
 
-    async def _publish(self, delivery_id: str) -> None:
-        document = await self.store.get(delivery_id)
-        if document is None or document.get("outcome_published"):
+    async def _publish(self, document: Document) -> None:
+        """Publish a recorded outcome (and dead-letter a failure), then mark it published."""
+        if document.get("outcome_published"):
             return
         event = outcome_event(document)
         if isinstance(event, NotificationFailed):
@@ -223,7 +235,7 @@ class Notifier:
             await self.publisher.dead_letter(document, event.error, event.attempts)
         else:
             await self.publisher.sent(event)
-        await self.store.mark_published(delivery_id)
+        await self.store.mark_published(document["_id"])
 
     async def run_retries(self, stop: asyncio.Event) -> None:
         """The retry worker: attempts due deliveries and re-publishes stranded outcomes."""
@@ -238,7 +250,7 @@ class Notifier:
                 for delivery_id in work.due:
                     self._spawn(delivery_id, first=False)
                 for document in work.outcomes:
-                    await self._publish(document["_id"])
+                    await self._publish(document)
             except Exception:
                 log.exception("retry worker pass failed")
             with contextlib.suppress(TimeoutError):

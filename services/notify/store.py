@@ -83,8 +83,9 @@ class DeliveryStore:
         *,
         now: datetime,
         handoff: timedelta,
-    ) -> bool:
-        """Record a pending delivery; False when it exists already (a redelivery)."""
+    ) -> Document | None:
+        """Record a pending delivery and return it; None when it exists already (a
+        redelivery)."""
         summary = trigger.summary
         stored_trigger = trigger.model_copy(
             update={"summary": summary.model_copy(update={"reporter": None}) if summary else None}
@@ -130,8 +131,8 @@ class DeliveryStore:
         try:
             await self.collection.insert_one(document)
         except DuplicateKeyError:
-            return False
-        return True
+            return None
+        return document
 
     async def _look_again_at(self, delivery_id: str, at: datetime) -> None:
         await self.markers.update_one({"_id": delivery_id}, {"$set": {"at": at}})
@@ -146,19 +147,30 @@ class DeliveryStore:
         )
 
     async def claim(
-        self, delivery_id: str, owner: str, *, now: datetime, first: bool
+        self,
+        delivery_id: str,
+        owner: str,
+        *,
+        now: datetime,
+        first: bool,
+        created: Document | None = None,
     ) -> Claim | None:
         """Take the next attempt of a pending delivery, or None if it is not ours to take.
 
         ``first``: the creating instance's first attempt, which need not wait for
         ``next_attempt_at``. Otherwise a due retry, or a takeover of an attempt whose
-        lease ran out (counted as a resend).
+        lease ran out (counted as a resend). ``created``: the delivery as this instance
+        has just inserted it, which spares reading it back; a copy that is stale by now
+        is harmless, since the claim insert below decides who attempts, not this read.
 
         The attempt is won by inserting ``<delivery id>#<attempt>`` into the claims
         collection: a unique ``_id`` is the one write that FerretDB v1 (SQLite) makes
         atomic; a conditional update or find-and-modify is not (two racing callers
         can both match)."""
-        document = await self.collection.find_one({"_id": delivery_id})
+        if created is not None:
+            document: Document | None = dict(created)
+        else:
+            document = await self.collection.find_one({"_id": delivery_id})
         if document is None or document["state"] != PENDING:
             return None
         in_flight = bool(document["in_flight"])
@@ -263,8 +275,17 @@ class DeliveryStore:
 
     async def _finish_attempt(
         self, document: Document, now: datetime, fields: dict[str, Any], entry: dict[str, Any]
-    ) -> bool:
-        """Record an attempt's outcome if this attempt still owns the delivery."""
+    ) -> Document | None:
+        """Record an attempt's outcome if this attempt still owns the delivery; returns the
+        delivery as now stored (so publishing the outcome need not read it back), or None
+        when another attempt had taken it over."""
+        finished = {
+            **fields,
+            "in_flight": False,
+            "lease_until": None,
+            "updated_at": now,
+        }
+        recorded = {"attempt": document["attempts"], "at": now, **entry}
         result = await self.collection.update_one(
             {
                 "_id": document["_id"],
@@ -272,28 +293,22 @@ class DeliveryStore:
                 "attempts": document["attempts"],
                 "in_flight": True,
             },
-            {
-                "$set": {
-                    **fields,
-                    "in_flight": False,
-                    "lease_until": None,
-                    "updated_at": now,
-                },
-                "$push": {"history": {"attempt": document["attempts"], "at": now, **entry}},
-            },
+            {"$set": finished, "$push": {"history": recorded}},
         )
-        return result.matched_count == 1
+        if result.matched_count != 1:
+            return None
+        return {**document, **finished, "history": [*document["history"], recorded]}
 
     async def _finish_final(
         self, document: Document, now: datetime, fields: dict[str, Any], entry: dict[str, Any]
-    ) -> bool:
+    ) -> Document | None:
         finished = await self._finish_attempt(document, now, fields, entry)
-        if finished:
+        if finished is not None:
             # Left for the outcome relay, should its publishing not happen.
             await self._look_again_at(document["_id"], now)
         return finished
 
-    async def record_sent(self, document: Document, now: datetime) -> bool:
+    async def record_sent(self, document: Document, now: datetime) -> Document | None:
         return await self._finish_final(
             document,
             now,
@@ -311,13 +326,14 @@ class DeliveryStore:
             {"last_error": error, "next_attempt_at": next_attempt_at},
             {"outcome": "retry", "error": error},
         )
-        if finished:
-            await self._look_again_at(document["_id"], next_attempt_at)
-        return finished
+        if finished is None:
+            return False
+        await self._look_again_at(document["_id"], next_attempt_at)
+        return True
 
     async def record_failed(
         self, document: Document, now: datetime, error: str, *, permanent: bool
-    ) -> bool:
+    ) -> Document | None:
         error = scrub_phones(error)
         return await self._finish_final(
             document,
