@@ -107,6 +107,12 @@ async def test_lifecycles_bounce_escalation_reopening_and_duplicates(
             )
         )
 
+        # The duplicate of the open parking complaint is linked, not routed. Waited for
+        # before the original moves on: once that is resolved it is no longer open, and a
+        # copy that routing reads after that is rightly routed on its own.
+        linked = await resident.wait_status(duplicate, "duplicate")
+        assert linked["duplicate_of"] == handled
+
         # Handled all the way: acknowledged, in progress, resolved, rated satisfied.
         assert (await resident.view(handled))["lead"]["responder_id"] == "pf-dianzhong"
         wrong_actor = await resident.update(handled, type="acknowledged", actor_id="housing")
@@ -127,10 +133,6 @@ async def test_lifecycles_bounce_escalation_reopening_and_duplicates(
         assert kinds(view)[:2] == ["received", "routed"]
         assert {"acknowledged", "in_progress", "resolved", "rated"} <= set(kinds(view))
         assert "13912345678" not in str(view)
-
-        # The duplicate of the open parking complaint is linked, not routed.
-        linked = await resident.wait_status(duplicate, "duplicate")
-        assert linked["duplicate_of"] == handled
 
         # Returned by the firm: re-routed to the compound's community, never back.
         answer = await resident.update(
