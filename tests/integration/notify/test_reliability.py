@@ -165,8 +165,12 @@ async def test_attempt_lost_with_its_instance_is_taken_over_and_counted_as_a_res
         from services.notify.notifier import utc_now
         from services.notify.store import Origin
 
-        # An instance recorded the delivery, claimed its first attempt, then died.
-        await store.create(planned, trigger, Origin("t", 0, 0), now=utc_now(), handoff=timedelta(0))
+        # An instance recorded the delivery, claimed its first attempt, then died. A long
+        # handoff keeps this app's own retry worker from taking the first attempt before
+        # the dead instance does; it steps in only when that attempt's lease runs out.
+        await store.create(
+            planned, trigger, Origin("t", 0, 0), now=utc_now(), handoff=timedelta(hours=1)
+        )
         assert await store.claim(planned.delivery_id, "dead-instance", now=utc_now(), first=True)
         document = await wait_for(lambda: _sent(store, planned.delivery_id), timeout=15)
 
