@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 
 from pymongo import AsyncMongoClient
@@ -10,6 +11,13 @@ from pymongo.asynchronous.database import AsyncDatabase
 from shared.settings import MongoSettings
 
 Document = dict[str, Any]
+
+
+def now_ms() -> datetime:
+    """The current time at MongoDB's precision (milliseconds), so that a stored time reads
+    back equal to the one kept in memory."""
+    now = datetime.now(UTC)
+    return now.replace(microsecond=now.microsecond // 1000 * 1000)
 
 
 def make_mongo_client(settings: MongoSettings) -> AsyncMongoClient[Document]:

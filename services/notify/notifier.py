@@ -13,7 +13,7 @@ import contextlib
 import logging
 import random
 import uuid
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from typing import Protocol
 
 from services.notify.channels.base import DeliveryError
@@ -27,7 +27,7 @@ from services.notify.triggers import Trigger
 from shared.directory import Directory
 from shared.events import NotificationFailed, NotificationReason, NotificationSent
 from shared.ids import stable_id
-from shared.mongo import Document
+from shared.mongo import Document, now_ms
 
 log = logging.getLogger(__name__)
 
@@ -42,13 +42,6 @@ def retry_delay(attempt: int, *, base: float, cap: float) -> float:
     """Exponential backoff with jitter: between half and all of ``base * 2**(attempt-1)``."""
     ceiling = min(cap, base * 2 ** (attempt - 1))
     return random.uniform(ceiling / 2, ceiling)
-
-
-def utc_now() -> datetime:
-    """Now, to the millisecond: what MongoDB keeps, so that an outcome event built from
-    the document in memory equals the one built from it when read back later."""
-    now = datetime.now(UTC)
-    return now.replace(microsecond=now.microsecond // 1000 * 1000)
 
 
 def outcome_event(document: Document) -> NotificationSent | NotificationFailed:
@@ -101,7 +94,7 @@ class Notifier:
 
     async def accept(self, trigger: Trigger, origin: Origin) -> int:
         """Record the trigger's deliveries and start them; returns how many are new."""
-        now = utc_now()
+        now = now_ms()
         handoff = timedelta(seconds=self.settings.delivery_handoff_seconds)
         created = 0
         for planned in plan_deliveries(trigger, self.directory):
@@ -148,7 +141,7 @@ class Notifier:
         self, delivery_id: str, *, first: bool = False, created: Document | None = None
     ) -> None:
         claim = await self.store.claim(
-            delivery_id, self.owner, now=utc_now(), first=first, created=created
+            delivery_id, self.owner, now=now_ms(), first=first, created=created
         )
         if claim is None:
             return
@@ -175,7 +168,7 @@ class Notifier:
             await self._failed_attempt(document, f"{type(exc).__name__}: {exc}", False, context)
         else:
             ATTEMPTS.labels(document["channel"], "sent").inc()
-            finished = await self.store.record_sent(document, utc_now())
+            finished = await self.store.record_sent(document, now_ms())
             if finished is not None:
                 DELIVERIES.labels(document["channel"], "sent").inc()
                 log.info("delivered", extra=context)
@@ -202,7 +195,7 @@ class Notifier:
         self, document: Document, error: str, permanent: bool, context: dict[str, object]
     ) -> None:
         attempt = int(document["attempts"])
-        now = utc_now()
+        now = now_ms()
         last = attempt >= self.settings.delivery_max_attempts
         if permanent or last:
             ATTEMPTS.labels(document["channel"], "failed").inc()
@@ -243,7 +236,7 @@ class Notifier:
         relay_after = timedelta(seconds=self.settings.outcome_relay_after_seconds)
         while not stop.is_set():
             try:
-                now = utc_now()
+                now = now_ms()
                 work = await self.store.pending_work(
                     now, recorded_before=now - relay_after, limit=self.settings.delivery_concurrency
                 )

@@ -17,10 +17,11 @@ from services.routing.escalation import next_check, sweep
 from services.routing.lifecycle import apply_update
 from services.routing.policy import RoutingPolicy
 from services.routing.route import classify_received, route_received
-from services.routing.state import OPEN_STATUSES, ComplaintState, OutboxEntry, now_ms
+from services.routing.state import OPEN_STATUSES, ComplaintState, OutboxEntry
 from services.routing.store import VERSION_CLAIM_LEASE, PendingMarker, RoutingStore
 from shared.directory import Directory
 from shared.events import ComplaintReceived, ComplaintUpdateRequest
+from shared.mongo import now_ms
 
 Publish = Callable[[OutboxEntry, str], Awaitable[None]]
 """Publish one outbox entry; the second argument is the Kafka key (the complaint id)."""

@@ -6,7 +6,7 @@ a crash between the write and the publish loses nothing (the relay publishes the
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict
@@ -24,12 +24,6 @@ OPEN_STATUSES = (ComplaintStatus.ROUTED, ComplaintStatus.ACKNOWLEDGED, Complaint
 """Someone still has to act."""
 
 APPLIED_UPDATES_KEPT = 50
-
-
-def now_ms() -> datetime:
-    """The current time at MongoDB's precision, so a stored time reads back equal."""
-    now = datetime.now(UTC)
-    return now.replace(microsecond=now.microsecond // 1000 * 1000)
 
 
 class OutboxEntry(BaseModel):

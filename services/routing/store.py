@@ -34,7 +34,8 @@ from typing import Any
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError
 
-from services.routing.state import OPEN_STATUSES, ComplaintState, OutboxEntry, now_ms
+from services.routing.state import OPEN_STATUSES, ComplaintState, OutboxEntry
+from shared.mongo import now_ms
 
 Document = dict[str, Any]
 COLLECTION = "routing_complaints"

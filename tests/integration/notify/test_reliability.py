@@ -162,16 +162,16 @@ async def test_attempt_lost_with_its_instance_is_taken_over_and_counted_as_a_res
     crashed = create_app(settings)
     async with crashed.router.lifespan_context(crashed):
         store = crashed.state.store
-        from services.notify.notifier import utc_now
         from services.notify.store import Origin
+        from shared.mongo import now_ms
 
         # An instance recorded the delivery, claimed its first attempt, then died. A long
         # handoff keeps this app's own retry worker from taking the first attempt before
         # the dead instance does; it steps in only when that attempt's lease runs out.
         await store.create(
-            planned, trigger, Origin("t", 0, 0), now=utc_now(), handoff=timedelta(hours=1)
+            planned, trigger, Origin("t", 0, 0), now=now_ms(), handoff=timedelta(hours=1)
         )
-        assert await store.claim(planned.delivery_id, "dead-instance", now=utc_now(), first=True)
+        assert await store.claim(planned.delivery_id, "dead-instance", now=now_ms(), first=True)
         document = await wait_for(lambda: _sent(store, planned.delivery_id), timeout=15)
 
     assert (document["attempts"], document["resends"]) == (2, 1)
@@ -187,19 +187,19 @@ async def test_racing_instances_win_each_attempt_exactly_once(
     first, second = create_app(notify_settings), create_app(notify_settings)
     async with first.router.lifespan_context(first), second.router.lifespan_context(second):
         stores = [first.state.store, second.state.store]
-        from services.notify.notifier import utc_now
         from services.notify.store import Origin
+        from shared.mongo import now_ms
 
         for round_ in range(20):
             trigger_n = trigger.model_copy(update={"occasion": f"race-{round_}"})
             [planned] = plan_deliveries(trigger_n, directory)
             # A long handoff keeps the instances' own retry workers out of the race.
             await stores[0].create(
-                planned, trigger_n, Origin("t", 0, 0), now=utc_now(), handoff=timedelta(hours=1)
+                planned, trigger_n, Origin("t", 0, 0), now=now_ms(), handoff=timedelta(hours=1)
             )
             claims = await asyncio.gather(
                 *(
-                    store.claim(planned.delivery_id, f"instance-{i}", now=utc_now(), first=True)
+                    store.claim(planned.delivery_id, f"instance-{i}", now=now_ms(), first=True)
                     for i, store in enumerate(stores * 3)
                 )
             )

@@ -300,8 +300,8 @@ async def test_unpublished_events_of_a_crashed_copy_are_relayed(
     # outbox of the stored document, and a running copy's relay must publish it.
     from services.routing.app import load_data
     from services.routing.route import classify_received, route_received
-    from services.routing.state import now_ms
     from services.routing.store import RoutingStore
+    from shared.mongo import now_ms
 
     settings = settings_for(kafka_settings, mongo_settings)
     policy, directory = load_data(settings)
