@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import contextlib
 import logging
-from collections.abc import Mapping
 from typing import Any
 
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
@@ -100,6 +99,33 @@ async def ensure_topics(settings: KafkaSettings) -> None:
         await admin.close()
 
 
+def dead_letter_headers(
+    *,
+    service: str,
+    origin_topic: str,
+    origin_partition: int,
+    origin_offset: int,
+    error: str,
+    attempts: int,
+) -> dict[str, str]:
+    """The provenance a dead letter carries, so an operator can find and replay it.
+
+    Phone numbers are masked: a dead letter is read by operators."""
+    return {
+        "x-origin-topic": origin_topic,
+        "x-origin-partition": str(origin_partition),
+        "x-origin-offset": str(origin_offset),
+        "x-error": scrub_phones(error)[:2000],
+        "x-attempts": str(attempts),
+        "x-service": service,
+    }
+
+
+def dead_letter_body(body: bytes) -> bytes:
+    """The parked copy of a message: phones masked, cut to the broker's size limit."""
+    return scrub_phones(body.decode("utf-8", errors="replace")).encode()[:MAX_MESSAGE_BYTES]
+
+
 async def publish_dead_letter(
     broker: KafkaBroker,
     *,
@@ -113,25 +139,17 @@ async def publish_dead_letter(
     error: str,
     attempts: int,
 ) -> None:
-    """Park a message that retrying cannot fix, with its provenance in headers.
-
-    Phone numbers are masked in the parked copy: a dead letter is read by operators."""
-    headers: Mapping[str, str] = {
-        "x-origin-topic": origin_topic,
-        "x-origin-partition": str(origin_partition),
-        "x-origin-offset": str(origin_offset),
-        "x-error": scrub_phones(error)[:2000],
-        "x-attempts": str(attempts),
-        "x-service": service,
-    }
-    safe_body = scrub_phones(body.decode("utf-8", errors="replace")).encode()
+    """Park one message that retrying cannot fix (notify, until it moves to batches)."""
     await broker.publish(
-        safe_body[:MAX_MESSAGE_BYTES],
+        dead_letter_body(body),
         topic=topic,
         key=key,
-        headers=dict(headers),
-    )
-    log.warning(
-        "dead-lettered",
-        extra={"origin_topic": origin_topic, "offset": origin_offset, "error": error[:300]},
+        headers=dead_letter_headers(
+            service=service,
+            origin_topic=origin_topic,
+            origin_partition=origin_partition,
+            origin_offset=origin_offset,
+            error=error,
+            attempts=attempts,
+        ),
     )

@@ -1,16 +1,42 @@
-"""MongoDB client factory (PyMongo's native async API; runs on MongoDB and FerretDB)."""
+"""MongoDB client factory and the bulk operations every store uses (PyMongo's native
+async API; runs on MongoDB and on FerretDB v1).
+
+FerretDB v1 shapes these helpers: its only atomic write is a unique ``_id`` insert, it
+applies updates document by document, and it filters by anything but ``_id`` by
+decoding the whole collection. So stores write in bulk, prefer inserts, and read by
+``_id`` (the local build pushes ``_id: {$in: [...]}`` down to its index)."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
 from pymongo import AsyncMongoClient
+from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.asynchronous.database import AsyncDatabase
+from pymongo.errors import BulkWriteError
+from pymongo.monitoring import (
+    CommandFailedEvent,
+    CommandListener,
+    CommandStartedEvent,
+    CommandSucceededEvent,
+)
+from pymongo.operations import DeleteOne, ReplaceOne, UpdateOne
 
+from shared.metrics import DB_COMMANDS
 from shared.settings import MongoSettings
 
 Document = dict[str, Any]
+WriteOp = UpdateOne | ReplaceOne[Document] | DeleteOne
+
+STATEMENTS_PER_COMMAND = 99
+"""Unpatched FerretDB v1 never answers an update command of 100 or more statements
+that match existing documents (each statement holds one of its 100 SQLite
+connections until the command ends); the local build fixes that, and staying below
+it keeps the services safe on any FerretDB v1."""
+IDS_PER_READ = 500
+DUPLICATE_KEY = 11000
 
 
 def now_ms() -> datetime:
@@ -20,7 +46,23 @@ def now_ms() -> datetime:
     return now.replace(microsecond=now.microsecond // 1000 * 1000)
 
 
-def make_mongo_client(settings: MongoSettings) -> AsyncMongoClient[Document]:
+class _CommandCounter(CommandListener):
+    """Counts every command a service sends: the cost the batch design is judged by."""
+
+    def __init__(self, service: str) -> None:
+        self.service = service
+
+    def started(self, event: CommandStartedEvent) -> None:
+        DB_COMMANDS.labels(self.service, event.command_name).inc()
+
+    def succeeded(self, event: CommandSucceededEvent) -> None:
+        pass
+
+    def failed(self, event: CommandFailedEvent) -> None:
+        pass
+
+
+def make_mongo_client(settings: MongoSettings, service: str) -> AsyncMongoClient[Document]:
     """A client that fails fast when the server is away, so handlers retry instead of hang."""
     return AsyncMongoClient(
         settings.url.get_secret_value(),
@@ -29,6 +71,7 @@ def make_mongo_client(settings: MongoSettings) -> AsyncMongoClient[Document]:
         tz_aware=True,
         # FerretDB v1 has no retryable writes; our writes are idempotent anyway.
         retryWrites=False,
+        event_listeners=[_CommandCounter(service)],
     )
 
 
@@ -36,3 +79,47 @@ def database(
     client: AsyncMongoClient[Document], settings: MongoSettings
 ) -> AsyncDatabase[Document]:
     return client[settings.database]
+
+
+def chunks(items: Sequence[Any], size: int) -> Iterable[Sequence[Any]]:
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
+
+
+async def insert_new(
+    collection: AsyncCollection[Document], documents: Sequence[Document]
+) -> set[Any]:
+    """Insert every document whose ``_id`` is new; the ``_id``s that were already there.
+
+    One command (the server groups the documents itself). A duplicate key is how a
+    redelivered or racing write shows itself, so it is an answer, not an error."""
+    if not documents:
+        return set()
+    try:
+        await collection.insert_many(list(documents), ordered=False)
+    except BulkWriteError as exc:
+        errors = exc.details.get("writeErrors", [])
+        if any(error.get("code") != DUPLICATE_KEY for error in errors):
+            raise
+        return {documents[error["index"]]["_id"] for error in errors}
+    return set()
+
+
+async def read_by_ids(
+    collection: AsyncCollection[Document],
+    ids: Iterable[Any],
+    projection: Mapping[str, Any] | None = None,
+) -> dict[Any, Document]:
+    """The documents with these ``_id``s, one command per few hundred ids."""
+    wanted = sorted(set(ids))
+    found: dict[Any, Document] = {}
+    for part in chunks(wanted, IDS_PER_READ):
+        async for document in collection.find({"_id": {"$in": list(part)}}, projection):
+            found[document["_id"]] = document
+    return found
+
+
+async def write_all(collection: AsyncCollection[Document], operations: Sequence[WriteOp]) -> None:
+    """Apply unordered bulk writes in commands below FerretDB's statement limit."""
+    for part in chunks(operations, STATEMENTS_PER_COMMAND):
+        await collection.bulk_write(list(part), ordered=False)

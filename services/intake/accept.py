@@ -1,39 +1,28 @@
-"""Accepting a complaint: give it its id, publish ``complaints.received`` exactly once.
+"""Accepting complaints: what a batch of submissions becomes (pure: no I/O).
 
-Pure of I/O frameworks: the store and the publisher come in as ports."""
+A submission's complaint id and event id are fixed by where it came from
+(``source``, ``source_ref``), so a resend or a replayed batch names the same complaint
+and publishes the same event, which consumers drop. Intake publishes a batch's new
+complaints first and records them after; a complaint found recorded is one whose
+event went out, so a resend publishes nothing (see ``handlers.admit``)."""
 
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Awaitable, Callable
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, Literal, Protocol
+from datetime import datetime
+from typing import Any, Literal
 
 from pydantic import ValidationError
 
-from services.intake.store import Claim
+from shared.consuming import Refusal
 from shared.events import ComplaintReceived, ComplaintRejected, ComplaintSubmission, RejectionReason
 from shared.ids import complaint_id_for, stable_id
+from shared.mongo import Document
 from shared.privacy import scrub_phones
 
-Publish = Callable[[ComplaintReceived], Awaitable[None]]
-
-
-class SubmissionStore(Protocol):
-    async def hold(self, complaint_id: str, body_hash: str, event_json: str) -> bool: ...
-
-    async def release(self, complaint_id: str) -> None: ...
-
-    async def claim(self, complaint_id: str, body_hash: str) -> Claim: ...
-
-    async def mark_published(self, complaint_id: str, body_hash: str) -> None: ...
-
-
-@dataclass(frozen=True)
-class Accepted:
-    complaint_id: str
-    new: bool
-    """False when the same submission had been accepted before (no second event)."""
+Ingress = Literal["http", "kafka"]
 
 
 def body_hash(submission: ComplaintSubmission) -> str:
@@ -41,9 +30,10 @@ def body_hash(submission: ComplaintSubmission) -> str:
 
 
 def received_event(
-    submission: ComplaintSubmission, ingress: Literal["http", "kafka"]
+    submission: ComplaintSubmission, ingress: Ingress, at: datetime | None = None
 ) -> ComplaintReceived:
     complaint_id = complaint_id_for(submission.source, submission.source_ref)
+    fields: dict[str, Any] = {} if at is None else {"occurred_at": at}
     return ComplaintReceived(
         event_id=stable_id(complaint_id, "received"),
         complaint_id=complaint_id,
@@ -57,33 +47,52 @@ def received_event(
         reporter=submission.reporter,
         incident_at=submission.occurred_at,
         ingress=ingress,
+        **fields,
     )
 
 
-async def accept(
-    submission: ComplaintSubmission,
-    ingress: Literal["http", "kafka"],
-    *,
-    store: SubmissionStore,
-    publish: Publish,
-) -> Accepted:
-    """Hold the event, claim the complaint id, publish once, mark it published.
+@dataclass(frozen=True)
+class Admission:
+    """What to do with one batch of submissions: the events to publish (one per new
+    complaint) and, for every submission in order, the complaint it names."""
 
-    The event is held before the claim so that a crash at any point leaves it where
-    the relay re-publishes it (same event id); the caller may answer "accepted" once
-    the claim holds."""
-    event = received_event(submission, ingress)
-    digest = body_hash(submission)
-    held = await store.hold(event.complaint_id, digest, event.model_dump_json())
-    claim = await store.claim(event.complaint_id, digest)
-    if not claim.won:
-        if held and claim.published:
-            await store.release(event.complaint_id)  # a late resend: nothing to publish
-        return Accepted(event.complaint_id, new=False)
-    await publish(event)
-    await store.mark_published(event.complaint_id, digest)
-    await store.release(event.complaint_id)
-    return Accepted(event.complaint_id, new=True)
+    events: list[ComplaintReceived]
+    records: list[Document]
+    """What to remember of each new complaint once its event is out."""
+    complaint_ids: list[str]
+
+
+def admission(
+    submissions: Sequence[ComplaintSubmission],
+    ingress: Ingress,
+    *,
+    known: set[str],
+    at: datetime,
+) -> Admission:
+    """New complaints of a batch: neither recorded before (``known``) nor repeated
+    earlier in the same batch."""
+    events: dict[str, ComplaintReceived] = {}
+    records: list[Document] = []
+    ids: list[str] = []
+    for submission in submissions:
+        event = received_event(submission, ingress, at)
+        ids.append(event.complaint_id)
+        if event.complaint_id not in known and event.complaint_id not in events:
+            events[event.complaint_id] = event
+            records.append(submission_record(event, body_hash(submission)))
+    return Admission(list(events.values()), records, ids)
+
+
+def submission_record(event: ComplaintReceived, digest: str) -> Document:
+    """What intake remembers of an accepted complaint: enough to know it again, no
+    reporter (the event carries it; intake need not keep it)."""
+    return {
+        "_id": event.complaint_id,
+        "source": event.source,
+        "source_ref": event.source_ref,
+        "body_hash": digest,
+        "accepted_at": event.occurred_at,
+    }
 
 
 def rejection_reasons(error: ValidationError | ValueError) -> list[RejectionReason]:
@@ -97,27 +106,31 @@ def rejection_reasons(error: ValidationError | ValueError) -> list[RejectionReas
     return [RejectionReason(field="<body>", message=scrub_phones(str(error))[:500])]
 
 
-def rejected_event(
-    raw: bytes,
-    reasons: list[RejectionReason],
-    *,
-    origin_topic: str,
-    origin_partition: int,
-    origin_offset: int,
-    parsed: Any = None,
-) -> ComplaintRejected:
+def rejected_event(refusal: Refusal, parsed: Any = None) -> ComplaintRejected:
     """The answer to a refused ingress message; its id is fixed by the message's position
     so a redelivered message is refused with the same event."""
+    origin = refusal.origin
     fields = parsed if isinstance(parsed, dict) else {}
     source, source_ref = fields.get("source"), fields.get("source_ref")
     return ComplaintRejected(
-        event_id=stable_id(origin_topic, origin_partition, origin_offset, "rejected"),
+        event_id=stable_id(origin.topic, origin.partition, origin.offset, "rejected"),
         kind="submission",
         source=source if isinstance(source, str) else None,
         source_ref=source_ref if isinstance(source_ref, str) else None,
-        reasons=reasons,
-        origin_topic=origin_topic,
-        origin_partition=origin_partition,
-        origin_offset=origin_offset,
-        excerpt=scrub_phones(raw[:300].decode("utf-8", errors="replace")),
+        reasons=submission_reasons(parsed, refusal.reason),
+        origin_topic=origin.topic,
+        origin_partition=origin.partition,
+        origin_offset=origin.offset,
+        excerpt=scrub_phones(refusal.body[:300].decode("utf-8", errors="replace")),
     )
+
+
+def submission_reasons(parsed: Any, fallback: str) -> list[RejectionReason]:
+    """Field-level reasons where the body parsed as JSON, else one for the whole body."""
+    if parsed is None:
+        return [RejectionReason(field="<body>", message="not valid JSON")]
+    try:
+        ComplaintSubmission.model_validate(parsed)
+    except ValidationError as exc:
+        return rejection_reasons(exc)
+    return [RejectionReason(field="<body>", message=scrub_phones(fallback)[:500])]

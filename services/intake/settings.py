@@ -20,8 +20,12 @@ class IntakeSettings(ServiceSettings):
     """The same as JSON, for deployments that pass secrets as environment variables."""
     rate_per_second: float = Field(default=200.0, gt=0)
     rate_burst: int = Field(default=400, ge=1)
-    claim_lease_seconds: float = Field(default=10.0, gt=0)
-    """How long an accepted-but-unpublished complaint waits before the relay re-publishes it."""
+    batch_max_records: int = Field(default=500, ge=1)
+    """``ingress.complaints`` records consumed, recorded and published per batch."""
+    group_commit_ms: float = Field(default=2.0, ge=0)
+    """How long the first HTTP submission of a group waits for others to join it."""
+    group_commit_max: int = Field(default=256, ge=1)
+    """Most HTTP submissions written and published together."""
 
     @model_validator(mode="after")
     def _no_demo_key_in_production(self) -> IntakeSettings:

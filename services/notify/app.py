@@ -125,7 +125,7 @@ def create_app(settings: NotifySettings | None = None) -> FastAPI:
     directory = load_directory(settings.directory_path or default_directory_path())
     broker = make_broker(settings.kafka, client_id=SERVICE)
     outcomes = BrokerOutcomes(broker, settings)
-    mongo = make_mongo_client(settings.mongo)
+    mongo = make_mongo_client(settings.mongo, SERVICE)
     store = DeliveryStore(
         database(mongo, settings.mongo),
         Sealer(settings.seal_key()),

@@ -127,7 +127,7 @@ def create_app(settings: RoutingSettings | None = None) -> FastAPI:
         schema=ComplaintRejected,
         description="An update on ingress.updates was refused, with the reasons.",
     )
-    mongo = make_mongo_client(settings.mongo)
+    mongo = make_mongo_client(settings.mongo, SERVICE)
     store = RoutingStore(database(mongo, settings.mongo))
 
     async def publish(entry: OutboxEntry, complaint_id: str) -> None:

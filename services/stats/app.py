@@ -55,7 +55,7 @@ def create_app(settings: StatsSettings | None = None) -> FastAPI:
         description="Latest figures per scope (city, responder or community × day or month); "
         "key = scope, e.g. city:2026-11 or responder:pf-dianzhong:2026-11. Compacted.",
     )
-    mongo = make_mongo_client(settings.mongo)
+    mongo = make_mongo_client(settings.mongo, SERVICE)
     store = StatsStore(database(mongo, settings.mongo), settings.tz)
     owner = f"{socket.gethostname()}-{os.getpid()}-{uuid.uuid4().hex[:6]}"
 

@@ -4,18 +4,15 @@ from __future__ import annotations
 
 import asyncio
 import json
-from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
 from pymongo import AsyncMongoClient
 
 from devtools.loopback import produce
-from services.intake.accept import received_event
 from services.intake.app import create_app
 from services.intake.auth import hash_key
 from services.intake.settings import DEMO_API_KEY, IntakeSettings
-from shared.events import ComplaintSubmission
 from shared.settings import KafkaSettings, MongoSettings
 from shared.topics import COMPLAINTS_RECEIVED, COMPLAINTS_REJECTED, INGRESS_COMPLAINTS
 from tests.support import collect, serving
@@ -224,31 +221,29 @@ async def test_ingress_topic_accepts_valid_and_rejects_invalid_with_reasons(
     assert all(r["origin_offset"] is not None for r in rejected)
 
 
-async def test_a_claim_left_by_a_crash_is_published_by_the_relay(
+async def test_a_complaint_whose_record_a_crash_lost_is_published_again_on_resend(
     kafka_settings: KafkaSettings, mongo_settings: MongoSettings
 ) -> None:
-    event = received_event(ComplaintSubmission.model_validate(complaint("CRASH-1")), "http")
+    app = create_app(settings_for(kafka_settings, mongo_settings))
     client: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(
         mongo_settings.url.get_secret_value()
     )
-    # What a process leaves behind when it dies after holding the event, before
-    # publishing it.
-    await client[mongo_settings.database]["intake_pending"].insert_one(
-        {
-            "_id": event.complaint_id,
-            "body_hash": "x",
-            "event": event.model_dump_json(),
-            "held_at": datetime.now(UTC) - timedelta(seconds=30),
-        }
-    )
-    app = create_app(settings_for(kafka_settings, mongo_settings, claim_lease_seconds=1))
-    async with serving(app):
-        events = await received_events(kafka_settings, 0, timeout=15)
+    async with serving(app) as http:
+        first = await http.post("/v1/complaints", json=complaint("CRASH-1"), headers=DEMO)
+        # What a process leaves when it dies after publishing, before recording: the
+        # event is out, intake has no record of it.
+        await client[mongo_settings.database]["intake_submissions"].delete_one(
+            {"_id": first.json()["complaint_id"]}
+        )
+        again = await http.post("/v1/complaints", json=complaint("CRASH-1"), headers=DEMO)
+        events = await received_events(kafka_settings, 1, timeout=15)
     doc = await client[mongo_settings.database]["intake_submissions"].find_one(
-        {"_id": event.complaint_id}
+        {"_id": first.json()["complaint_id"]}
     )
     await client.close()
-    assert [e["event_id"] for e in events] == [event.event_id]
+    assert again.json() == first.json()
+    # Published again under the same event id (consumers drop the copy), and recorded.
+    assert [e["event_id"] for e in events] == [events[0]["event_id"]] * 2
     assert doc is not None
-    assert doc["published"] is True
-    assert "event" not in doc
+    assert doc["body_hash"]
+    assert "reporter" not in doc

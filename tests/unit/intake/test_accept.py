@@ -1,46 +1,55 @@
-"""Accepting complaints: ids, exactly-once publishing, rejection reasons."""
+"""Accepting complaints in batches: ids, one event per complaint, rejection reasons."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Sequence
+from datetime import UTC, datetime
+
+import orjson
 import pytest
 from pydantic import ValidationError
 
-from services.intake.accept import (
-    accept,
-    body_hash,
-    received_event,
-    rejected_event,
-    rejection_reasons,
+from services.intake.accept import body_hash, rejected_event, rejection_reasons
+from services.intake.handlers import (
+    IdempotencyConflictError,
+    IntakeDeps,
+    Submitted,
+    admit,
+    admit_requests,
 )
-from services.intake.store import Claim
-from shared.events import ComplaintReceived, ComplaintSubmission
+from shared.consuming import Origin, Refusal
+from shared.events import ComplaintSubmission
+from shared.mongo import Document
+from tests.unit.fakes import FakePublisher
+
+NOW = datetime(2026, 11, 28, 8, 0, tzinfo=UTC)
 
 
 class FakeStore:
-    """Claims and held events in dicts, unique by complaint id as in MongoDB."""
+    """Submissions and idempotency keys in dicts, unique by ``_id`` as in MongoDB."""
 
     def __init__(self) -> None:
-        self.claims: dict[str, tuple[str, bool]] = {}
-        self.held: dict[str, str] = {}
+        self.submissions: dict[str, Document] = {}
+        self.keys: dict[str, Document] = {}
+        self.record_fails: BaseException | None = None
 
-    async def hold(self, complaint_id: str, body_hash: str, event_json: str) -> bool:
-        if complaint_id in self.held:
-            return False
-        self.held[complaint_id] = event_json
-        return True
+    async def known(self, complaint_ids: Iterable[str]) -> set[str]:
+        return set(complaint_ids) & set(self.submissions)
 
-    async def release(self, complaint_id: str) -> None:
-        self.held.pop(complaint_id, None)
+    async def record(self, records: Sequence[Document]) -> None:
+        if self.record_fails is not None:
+            raise self.record_fails
+        for record in records:
+            self.submissions.setdefault(record["_id"], record)
 
-    async def claim(self, complaint_id: str, body_hash: str) -> Claim:
-        if complaint_id in self.claims:
-            stored_hash, published = self.claims[complaint_id]
-            return Claim(complaint_id, False, published, stored_hash)
-        self.claims[complaint_id] = (body_hash, False)
-        return Claim(complaint_id, True, False, body_hash)
+    async def remember_keys(self, records: Sequence[Document]) -> dict[str, Document]:
+        earlier = {r["_id"]: self.keys[r["_id"]] for r in records if r["_id"] in self.keys}
+        for record in records:
+            self.keys.setdefault(record["_id"], record)
+        return earlier
 
-    async def mark_published(self, complaint_id: str, body_hash: str) -> None:
-        self.claims[complaint_id] = (body_hash, True)
+    async def forget_keys_before(self, cutoff: datetime) -> int:
+        return 0
 
 
 def submission(**overrides: object) -> ComplaintSubmission:
@@ -56,42 +65,80 @@ def submission(**overrides: object) -> ComplaintSubmission:
     return ComplaintSubmission.model_validate(fields)
 
 
+def deps(store: FakeStore, received: FakePublisher | None = None) -> IntakeDeps:
+    return IntakeDeps(
+        store=store,
+        received=received or FakePublisher(),
+        rejected=FakePublisher(),
+        clock=lambda: NOW,
+    )
+
+
+def event_ids(publisher: FakePublisher) -> list[str]:
+    return [orjson.loads(body)["event_id"] for _, body in publisher.sent]
+
+
 async def test_same_source_ref_gives_same_id_and_one_event() -> None:
-    store, published = FakeStore(), []
+    store, received = FakeStore(), FakePublisher()
+    [first] = await admit([submission()], "http", deps(store, received))
+    [again] = await admit([submission()], "kafka", deps(store, received))
+    assert first == again
+    assert len(received.sent) == 1
+    assert received.sent[0][0] == first.encode()  # keyed by the complaint id
 
-    async def publish(event: ComplaintReceived) -> None:
-        published.append(event)
 
-    first = await accept(submission(), "http", store=store, publish=publish)
-    again = await accept(submission(), "kafka", store=store, publish=publish)
-    assert first.complaint_id == again.complaint_id
-    assert (first.new, again.new) == (True, False)
-    assert len(published) == 1
-    assert store.held == {}  # nothing left for the relay
+async def test_a_resend_within_one_batch_publishes_once() -> None:
+    received = FakePublisher()
+    ids = await admit(
+        [submission(), submission(source_ref="OTHER"), submission()],
+        "kafka",
+        deps(FakeStore(), received),
+    )
+    assert ids[0] == ids[2] != ids[1]
+    assert len(received.sent) == 2
+
+
+async def test_nothing_is_recorded_until_its_event_is_out() -> None:
+    store = FakeStore()
+    broken = FakePublisher(fail_with=ConnectionError("broker away"))
+    with pytest.raises(ConnectionError):
+        await admit([submission()], "http", deps(store, broken))
+    assert store.submissions == {}  # so the retry publishes it
+    received = FakePublisher()
+    await admit([submission()], "http", deps(store, received))
+    assert len(received.sent) == 1
+
+
+async def test_a_crash_between_publishing_and_recording_republishes_the_same_event() -> None:
+    store, first_try = FakeStore(), FakePublisher()
+    store.record_fails = ConnectionError("database away")
+    with pytest.raises(ConnectionError):
+        await admit([submission()], "kafka", deps(store, first_try))
+    store.record_fails = None
+    retry = FakePublisher()
+    await admit([submission()], "kafka", deps(store, retry))
+    # A copy with the same event id, which consumers drop; the complaint is not lost.
+    assert event_ids(first_try) == event_ids(retry)
+    assert len(store.submissions) == 1
 
 
 async def test_different_source_refs_get_different_ids() -> None:
+    a, b = await admit(
+        [submission(source_ref="A"), submission(source_ref="B")], "http", deps(FakeStore())
+    )
+    assert a != b
+
+
+async def test_an_idempotency_key_reused_with_another_body_is_refused() -> None:
     store = FakeStore()
-
-    async def publish(event: ComplaintReceived) -> None:
-        return None
-
-    a = await accept(submission(source_ref="A"), "http", store=store, publish=publish)
-    b = await accept(submission(source_ref="B"), "http", store=store, publish=publish)
-    assert a.complaint_id != b.complaint_id
-
-
-async def test_a_failed_publish_leaves_the_event_held_for_the_relay() -> None:
-    store = FakeStore()
-
-    async def broken(event: ComplaintReceived) -> None:
-        raise ConnectionError("broker away")
-
-    with pytest.raises(ConnectionError):
-        await accept(submission(), "http", store=store, publish=broken)
-    assert list(store.claims.values()) == [(body_hash(submission()), False)]
-    held = ComplaintReceived.model_validate_json(next(iter(store.held.values())))
-    assert held.event_id == received_event(submission(), "http").event_id
+    same = Submitted(submission(), "hotline:req-42")
+    other = Submitted(submission(description="另一件事：垃圾堆放"), "hotline:req-42")
+    first = await admit_requests([same, same, other], deps(store))
+    later = await admit_requests([other, same], deps(store))
+    assert first[0] == first[1]
+    assert isinstance(first[2], IdempotencyConflictError)
+    assert isinstance(later[0], IdempotencyConflictError)
+    assert later[1] == first[0]
 
 
 def test_body_hash_ignores_key_order_but_not_content() -> None:
@@ -112,12 +159,9 @@ def test_unknown_fields_and_bad_channel_are_named_in_the_reasons() -> None:
 
 def test_rejected_event_masks_phones_and_is_stable_per_offset() -> None:
     raw = b'{"source": "x", "description": "call 13812345678"'
-    first = rejected_event(
-        raw, [], origin_topic="ingress.complaints", origin_partition=1, origin_offset=7
-    )
-    second = rejected_event(
-        raw, [], origin_topic="ingress.complaints", origin_partition=1, origin_offset=7
-    )
+    refusal = Refusal(Origin("ingress.complaints", 1, 7), raw, "not JSON")
+    first, second = rejected_event(refusal), rejected_event(refusal)
     assert first.event_id == second.event_id
     assert "13812345678" not in first.excerpt
     assert "138****5678" in first.excerpt
+    assert first.reasons[0].message == "not valid JSON"
