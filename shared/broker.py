@@ -80,8 +80,9 @@ def admin_client_options(settings: KafkaSettings) -> dict[str, Any]:
     return options
 
 
-async def ensure_topics(settings: KafkaSettings) -> None:
-    """Create every topic the system uses (idempotent; existing topics are left alone)."""
+async def ensure_topics(settings: KafkaSettings) -> dict[str, int]:
+    """Create every topic the system uses (idempotent; existing topics are left alone);
+    the partition count of each, by its full name."""
     admin = AIOKafkaAdminClient(**admin_client_options(settings))
     await admin.start()
     try:
@@ -95,6 +96,9 @@ async def ensure_topics(settings: KafkaSettings) -> None:
             # Another service may have created them first.
             with contextlib.suppress(TopicAlreadyExistsError):
                 await admin.create_topics(missing)
+        names = [settings.topic(spec.name) for spec in topic_specs(settings.topic_partitions)]
+        described = await admin.describe_topics(names)
+        return {t["topic"]: len(t["partitions"]) for t in described if t["partitions"]}
     finally:
         await admin.close()
 

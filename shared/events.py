@@ -116,9 +116,13 @@ class ComplaintUpdateRequest(Message):
 
 
 class IngressUpdate(ComplaintUpdateRequest):
-    """An update on ``ingress.updates``: the request plus the complaint it is about."""
+    """An update on ``ingress.updates``: the request plus the complaint it is about.
+
+    ``request_id`` is set by intake for updates posted over HTTP: it makes a retried
+    request a no-op and names routing's answer on ``routing.replies``."""
 
     complaint_id: ShortText
+    request_id: ShortText | None = None
 
 
 class Event(Message):
@@ -242,6 +246,20 @@ class ComplaintUpdated(Event):
     lead: Assignee | None = None
     due: DueTimes | None = None
     summary: ComplaintSummary | None = None
+
+
+class UpdateReply(Message):
+    """Routing's answer to an update intake forwarded (internal topic ``routing.replies``,
+    key = request id): what the HTTP caller is told."""
+
+    request_id: str
+    complaint_id: str
+    outcome: Literal["applied", "refused", "unknown"]
+    status: ComplaintStatus | None = None
+    lead: str | None = None
+    code: str | None = None
+    field: str | None = None
+    reason: str | None = None
 
 
 class Breach(StrEnum):

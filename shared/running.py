@@ -17,6 +17,16 @@ BackgroundLoop = Callable[[], Coroutine[Any, Any, None]]
 
 
 @contextlib.asynccontextmanager
+async def background(*loops: BackgroundLoop) -> AsyncIterator[list[asyncio.Task[None]]]:
+    """Run loops for the duration of the block, stopping them (for good) on the way out."""
+    tasks = [asyncio.create_task(loop()) for loop in loops]
+    try:
+        yield tasks
+    finally:
+        await stop_tasks(*tasks)
+
+
+@contextlib.asynccontextmanager
 async def consuming(
     service: str,
     broker: KafkaBroker,

@@ -15,6 +15,8 @@ COMPLAINTS_REMINDED = "complaints.reminded"
 NOTIFICATIONS_SENT = "notifications.sent"
 NOTIFICATIONS_FAILED = "notifications.failed"
 STATS_SNAPSHOTS = "stats.snapshots"
+ROUTING_REPLIES = "routing.replies"
+"""Internal: routing's answers to the updates intake forwards (key = request id)."""
 
 
 def dead_letter_topic(service: str) -> str:
@@ -56,4 +58,6 @@ def topic_specs(partitions: int = 4) -> list[TopicSpec]:
             {"cleanup.policy": "compact", "min.cleanable.dirty.ratio": "0.1"},
         )
     )
+    # An answer is waited for seconds at most; an hour of them is plenty to keep.
+    specs.append(TopicSpec(ROUTING_REPLIES, partitions, {"retention.ms": str(3600 * 1000)}))
     return specs

@@ -8,7 +8,6 @@ import contextlib
 import logging
 from collections.abc import AsyncIterator, Sequence
 
-import httpx
 import uvicorn
 from fastapi import FastAPI
 from faststream import AckPolicy
@@ -18,19 +17,23 @@ from services.intake import handlers, http
 from services.intake.auth import KeyRing, RateLimiter, demo_key, hash_key, load_keys
 from services.intake.group_commit import GroupCommit
 from services.intake.limits import BodySizeLimit
+from services.intake.replies import ReplyWaiter
 from services.intake.settings import DEMO_API_KEY, IntakeSettings
 from services.intake.store import IntakeStore
 from shared.broker import ensure_topics, make_broker
 from shared.consuming import Discipline, Refusal
-from shared.events import ComplaintReceived, ComplaintRejected
+from shared.events import ComplaintReceived, ComplaintRejected, IngressUpdate
 from shared.http import dependency_checks, operations_router, refuse_without_echo
 from shared.logs import configure_logging
 from shared.mongo import database, make_mongo_client
-from shared.running import consuming
+from shared.running import background, consuming
+from shared.tail import TopicTail
 from shared.topics import (
     COMPLAINTS_RECEIVED,
     COMPLAINTS_REJECTED,
     INGRESS_COMPLAINTS,
+    INGRESS_UPDATES,
+    ROUTING_REPLIES,
     dead_letter_topic,
 )
 
@@ -73,6 +76,23 @@ def create_app(settings: IntakeSettings | None = None) -> FastAPI:
         await handlers.answer_refusals(refusals, deps)
 
     discipline = Discipline(broker, SERVICE, topic(dead_letter_topic(SERVICE)), answer)
+    replies = ReplyWaiter()
+    answers = TopicTail(
+        settings.kafka,
+        [topic(ROUTING_REPLIES)],
+        replies.observe,
+        client_id=f"{SERVICE}-update-answers",
+    )
+    updates = handlers.UpdateSender(
+        updates=broker.publisher(
+            topic(INGRESS_UPDATES),
+            schema=IngressUpdate,
+            description="Lifecycle updates posted over HTTP, for routing to apply "
+            "(key: complaint id; routing answers on routing.replies).",
+        ),
+        replies=replies,
+        answer_within=settings.update_answer_seconds,
+    )
     group: GroupCommit[handlers.Submitted, str] = GroupCommit(
         lambda items: handlers.admit_requests(items, deps),
         window_seconds=settings.group_commit_ms / 1000,
@@ -104,10 +124,12 @@ def create_app(settings: IntakeSettings | None = None) -> FastAPI:
         configure_logging(SERVICE, settings.log_level)
         await ensure_topics(settings.kafka)
         async with (
+            background(answers.run),
             consuming(SERVICE, broker, mongo, group.run, forget_old_keys),
-            httpx.AsyncClient(base_url=settings.routing_url, timeout=10.0) as routing,
         ):
-            app.state.routing = routing
+            # An answer routing sends before this instance follows the topic is missed.
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(answers.ready.wait(), timeout=30)
             yield
 
     app = FastAPI(
@@ -120,6 +142,7 @@ def create_app(settings: IntakeSettings | None = None) -> FastAPI:
     app.state.keys = build_key_ring(settings)
     app.state.limiter = RateLimiter(settings.rate_per_second, settings.rate_burst)
     app.state.group = group
+    app.state.updates = updates
     refuse_without_echo(app)
     app.include_router(http.router)
     app.include_router(operations_router(SERVICE, dependency_checks(mongo, broker)))

@@ -8,6 +8,7 @@ the same event (same id), which consumers drop; it never costs a complaint."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -16,12 +17,13 @@ from typing import Any, Protocol
 import orjson
 
 from services.intake.accept import Ingress, admission, body_hash, rejected_event
+from services.intake.replies import ReplyWaiter
 from shared.consuming import Record, Refusal, decode_each
-from shared.events import ComplaintSubmission
+from shared.events import ComplaintSubmission, IngressUpdate, UpdateReply
 from shared.ids import complaint_id_for
 from shared.mongo import Document, now_ms
 from shared.publishing import Publisher, Sends
-from shared.topics import COMPLAINTS_RECEIVED, COMPLAINTS_REJECTED
+from shared.topics import COMPLAINTS_RECEIVED, COMPLAINTS_REJECTED, INGRESS_UPDATES
 
 SERVICE = "intake"
 IDEMPOTENCY_KEEP = timedelta(hours=48)
@@ -134,6 +136,35 @@ async def _idempotency_conflicts(
                 "Idempotency-Key was already used with a different request body"
             )
     return conflicts
+
+
+@dataclass(frozen=True)
+class UpdateSender:
+    """Sends an update to routing over ``ingress.updates`` and waits for its answer."""
+
+    updates: Publisher
+    replies: ReplyWaiter
+    answer_within: float
+
+    async def send(self, update: IngressUpdate) -> UpdateReply | None:
+        """Routing's answer, or None if it did not come in time (the update stays queued
+        and is applied when routing catches up)."""
+        assert update.request_id is not None
+        answer = self.replies.expect(update.request_id)
+        try:
+            sends = Sends(SERVICE)
+            await sends.add(
+                self.updates,
+                INGRESS_UPDATES,
+                update.model_dump_json(exclude_none=True).encode(),
+                update.complaint_id,
+            )
+            await sends.wait()
+            return await asyncio.wait_for(asyncio.shield(answer), self.answer_within)
+        except TimeoutError:
+            return None
+        finally:
+            self.replies.forget(update.request_id)
 
 
 async def forget_old_keys(deps: IntakeDeps) -> int:

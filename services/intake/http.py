@@ -1,21 +1,23 @@
 """Intake's public HTTP API: submitting complaints and posting lifecycle updates.
 
 Routes are module-level functions; what they need (keys, rate limiter, the group
-commit, the routing client) is put on ``app.state`` by the composition root."""
+commit, the update sender) is put on ``app.state`` by the composition root."""
 
 from __future__ import annotations
 
+import uuid
 from typing import Annotated
 
-import httpx
 from fastapi import APIRouter, Depends, Header, HTTPException, Request
 from fastapi.responses import JSONResponse
+from pydantic import ValidationError
 
 from services.intake.auth import ApiKey, KeyRing, RateLimiter
 from services.intake.group_commit import GroupCommit
-from services.intake.handlers import IdempotencyConflictError, Submitted
+from services.intake.handlers import IdempotencyConflictError, Submitted, UpdateSender
 from shared.consuming import TRANSIENT_ERRORS
-from shared.events import ComplaintSubmission, ComplaintUpdateRequest
+from shared.events import ComplaintSubmission, ComplaintUpdateRequest, IngressUpdate
+from shared.ids import stable_id
 
 router = APIRouter()
 
@@ -62,6 +64,9 @@ async def submit_complaint(
     return {"complaint_id": complaint_id, "status": "received"}
 
 
+REFUSAL_STATUS = {"not_routed": 409, "not_allowed": 409, "not_assigned": 403, "invalid": 422}
+
+
 @router.post("/v1/complaints/{complaint_id}/updates", status_code=202)
 async def post_update(
     complaint_id: str,
@@ -70,19 +75,36 @@ async def post_update(
     request: Request,
     idempotency_key: IdempotencyKey = None,
 ) -> JSONResponse:
+    """Apply a lifecycle update: 202 with the complaint's new status once routing applied
+    it, or the reason it was refused; 202 ``queued`` if routing has not answered in time
+    (it will apply it when it catches up)."""
     if not key.allows("update", update.actor_id):
         raise HTTPException(403, f"this key may not act as {update.actor_id!r}")
-    routing: httpx.AsyncClient = request.app.state.routing
+    updates: UpdateSender = request.app.state.updates
+    # A retried request (same key and Idempotency-Key) names the same update: routing
+    # applies it once and answers the retry with the complaint's status.
+    request_id = (
+        stable_id("http", key.name, idempotency_key) if idempotency_key else uuid.uuid4().hex
+    )
     try:
-        answer = await routing.post(
-            f"/v1/complaints/{complaint_id}/updates",
-            content=update.model_dump_json(exclude_none=True),
-            headers={
-                "content-type": "application/json",
-                # Routing makes a retried update a no-op under the same key.
-                **({"idempotency-key": f"{key.name}:{idempotency_key}"} if idempotency_key else {}),
-            },
+        reply = await updates.send(
+            IngressUpdate(complaint_id=complaint_id, request_id=request_id, **update.model_dump())
         )
-    except httpx.TransportError as exc:
-        raise HTTPException(503, "routing is not reachable; try again") from exc
-    return JSONResponse(answer.json(), status_code=answer.status_code)
+    except ValidationError as exc:
+        raise HTTPException(422, "complaint_id: " + exc.errors()[0]["msg"]) from exc
+    except TRANSIENT_ERRORS as exc:
+        raise HTTPException(503, "the broker is away; try again") from exc
+    if reply is None:
+        return JSONResponse(
+            {"complaint_id": complaint_id, "status": "queued", "request_id": request_id}, 202
+        )
+    if reply.outcome == "unknown":
+        return JSONResponse({"detail": "unknown complaint"}, 404)
+    if reply.outcome == "refused":
+        return JSONResponse(
+            {"detail": reply.reason, "field": reply.field, "code": reply.code},
+            REFUSAL_STATUS.get(reply.code or "", 409),
+        )
+    return JSONResponse(
+        {"complaint_id": complaint_id, "status": reply.status, "lead": reply.lead}, 202
+    )

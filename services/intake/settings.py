@@ -11,8 +11,9 @@ DEMO_API_KEY = "gongzhi-demo-key"
 
 class IntakeSettings(ServiceSettings):
     http_port: int = 8080
-    routing_url: str = "http://127.0.0.1:8081"
-    """Where lifecycle updates are validated: routing owns each complaint's state."""
+    update_answer_seconds: float = Field(default=10.0, gt=0)
+    """How long an HTTP update waits for routing's answer before it is answered
+    ``queued`` (routing applies it when it catches up)."""
     max_body_bytes: int = Field(default=64 * 1024, ge=1024)
     api_keys_file: str | None = None
     """YAML list of ``{name, sha256, scopes, rate_per_second?, burst?}``; keys stored hashed."""

@@ -23,21 +23,16 @@ class RoutingSettings(ServiceSettings):
       resolve), so a test or a demo can run the whole escalation ladder in seconds:
       ``GONGZHI_DUE_SCALE=0.0005`` turns the 1-hour acknowledge window of an urgent
       complaint into 1.8 s. The reminder fraction and the duplicate window are not scaled.
-    - ``GONGZHI_SWEEP_INTERVAL_SECONDS``: how often each copy looks for reminders,
-      escalations and unpublished events.
-    - ``GONGZHI_OUTBOX_RELAY_AFTER_SECONDS``: an event still unpublished this long after
-      its state change is taken as orphaned by a crashed copy and published again.
+    - ``GONGZHI_TIMER_MAX_WAIT_SECONDS``: the longest the timer loop sleeps between
+      looks at its next due complaint (it wakes sooner when one is due).
     """
 
     http_port: int = 8081
     policy_path: str | None = None
     due_scale: float = Field(default=1.0, gt=0)
-    sweep_interval_seconds: float = Field(default=0.5, gt=0)
-    outbox_relay_after_seconds: float = Field(default=3.0, gt=0)
-    batch_max_records: int = Field(default=200, ge=1)
-    """Received complaints consumed per batch (committed together once all are routed)."""
-    route_concurrency: int = Field(default=16, ge=1)
-    """Compounds of one batch routed at the same time."""
+    timer_max_wait_seconds: float = Field(default=1.0, gt=0)
+    batch_max_records: int = Field(default=500, ge=1)
+    """Records consumed per batch (decided, written and published together)."""
 
     def resolved_policy_path(self) -> Path:
         return Path(self.policy_path) if self.policy_path else default_policy_path()

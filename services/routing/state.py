@@ -1,8 +1,9 @@
 """What routing remembers about one complaint, and the events a change must publish.
 
-A change to a complaint and the events it causes are one value: the events wait in
-``outbox`` inside the same document, written by the same single-document update, so
-a crash between the write and the publish loses nothing (the relay publishes them)."""
+A change to a complaint and the events it causes are one value: ``outbox`` holds the
+events of the change that made this version, and is stored with the version, so a
+crash between the write and the publish loses nothing (the next owner publishes the
+events of versions whose batch never finished)."""
 
 from __future__ import annotations
 
@@ -80,6 +81,13 @@ class ComplaintState(BaseModel):
 
     def copy_for_change(self) -> ComplaintState:
         return self.model_copy(deep=True)
+
+    def next_version(self) -> ComplaintState:
+        """A copy to change within one batch: the next version, no events yet."""
+        changed = self.model_copy(deep=True)
+        changed.version += 1
+        changed.outbox = []
+        return changed
 
     def emit(self, topic: str, event: Event, now: datetime) -> None:
         """Queue ``event`` for publishing with this change."""

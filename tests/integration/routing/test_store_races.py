@@ -9,16 +9,17 @@ from typing import Any
 import pytest
 
 from services.routing.state import ComplaintState
-from services.routing.store import RoutingStore
+from services.routing.store import RoutingStore, VersionRecord
 from shared.events import Channel, ComplaintStatus, ComplaintSummary, Urgency
 
 pytestmark = pytest.mark.integration
 
 
-def new_state(complaint_id: str) -> ComplaintState:
+def state(complaint_id: str, version: int, bounces: int) -> ComplaintState:
     return ComplaintState(
         complaint_id=complaint_id,
-        status=ComplaintStatus.RECEIVED,
+        version=version,
+        status=ComplaintStatus.ROUTED,
         summary=ComplaintSummary(
             category="sanitation",
             category_name="環境臟亂差",
@@ -29,27 +30,39 @@ def new_state(complaint_id: str) -> ComplaintState:
         ),
         received_at=datetime.now(UTC),
         category_source="given",
+        bounces=bounces,  # tells the writers apart
     )
 
 
-async def test_of_six_copies_writing_the_same_version_exactly_one_lands(mongo_db: Any) -> None:
+async def test_of_six_owners_writing_the_same_version_exactly_one_lands(mongo_db: Any) -> None:
     store = RoutingStore(mongo_db)
-    await store.prepare()
     for round_number in range(10):
-        inserted = await store.insert(new_state(f"c-race-{round_number}"))
-        assert inserted is not None
-        stored: ComplaintState = inserted
+        complaint_id = f"c-race-{round_number}"
+        await store.write(
+            [VersionRecord(state(complaint_id, 1, 0), 0, "received")], datetime.now(UTC)
+        )
 
-        async def escalate(copy: int, base: ComplaintState = stored) -> ComplaintState | None:
-            changed = base.copy_for_change()
-            changed.escalation_level = 1
-            changed.bounces = copy  # tells the winner apart
-            return await store.replace(changed, base)
+        async def write(copy: int, complaint_id: str = complaint_id) -> bool:
+            record = VersionRecord(state(complaint_id, 2, copy), 0, f"owner-{copy}")
+            taken = await store.write([record], datetime.now(UTC))
+            return record.id not in taken
 
-        results = await asyncio.gather(*(escalate(copy) for copy in range(6)))
-        winners = [r for r in results if r is not None]
-        assert len(winners) == 1, f"round {round_number}: {len(winners)} writers won"
-        final = await store.get(stored.complaint_id)
-        assert final is not None
-        assert final.version == 2
-        assert final.bounces == winners[0].bounces
+        results = await asyncio.gather(*(write(copy) for copy in range(6)))
+        assert results.count(True) == 1, f"round {round_number}: {results.count(True)} landed"
+        winner = results.index(True)
+        [latest] = await store.newest_versions(complaint_id, 1)
+        assert latest["cause"] == f"owner-{winner}"
+        assert latest["state"]["bounces"] == winner
+
+
+async def test_a_replayed_batch_finds_its_own_versions_and_a_rival_finds_the_winners(
+    mongo_db: Any,
+) -> None:
+    store = RoutingStore(mongo_db)
+    mine = VersionRecord(state("c-replay", 1, 0), 0, "received:e1")
+    rival = VersionRecord(state("c-replay", 1, 7), 0, "received:other")
+    assert await store.write([mine], datetime.now(UTC)) == {}
+    again = await store.write([mine], datetime.now(UTC))
+    assert again[mine.id]["cause"] == mine.cause  # the same batch replayed: no conflict
+    lost = await store.write([rival], datetime.now(UTC))
+    assert lost[rival.id]["cause"] == mine.cause  # someone else's version stands

@@ -1,5 +1,5 @@
-"""The sweeper and the relay read small collections of pending work, not every
-complaint: once complaints are handled, only what still needs a check is left there."""
+"""What routing leaves in MongoDB once its batches are done: no unfinished-batch
+markers, closed complaints put away, and a partition that loads only what is open."""
 
 from __future__ import annotations
 
@@ -8,8 +8,7 @@ from typing import Any
 import pytest
 from pymongo import AsyncMongoClient
 
-from services.routing.app import create_app
-from services.routing.store import PENDING, TIMERS
+from services.routing.store import CLOSED, INFLIGHT, RoutingStore
 from shared.settings import KafkaSettings, MongoSettings
 from shared.topics import COMPLAINTS_UPDATED
 from tests.integration.routing.test_routing_service import (
@@ -18,14 +17,14 @@ from tests.integration.routing.test_routing_service import (
     publish_received,
     received,
     routed_for,
-    settings_for,
+    routing_behind_intake,
 )
-from tests.support import serving, wait_for
+from tests.support import wait_for
 
 pytestmark = pytest.mark.integration
 
 
-async def test_handled_complaints_leave_no_pending_markers_and_timers_only_for_open_ones(
+async def test_finished_batches_leave_no_markers_and_closed_complaints_are_put_away(
     kafka_settings: KafkaSettings, mongo_settings: MongoSettings, infra: Any
 ) -> None:
     parking = received("cx-001", "小区车辆乱停乱放")
@@ -34,9 +33,8 @@ async def test_handled_complaints_leave_no_pending_markers_and_timers_only_for_o
     lift_again = received("cx-004", "3号楼电梯又坏了！老人都上不了楼")
     client: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(infra.mongodb_url, tz_aware=True)
     db = client[mongo_settings.database]
-    app = create_app(settings_for(kafka_settings, mongo_settings))
     try:
-        async with serving(app) as http:
+        async with routing_behind_intake(kafka_settings, mongo_settings) as http:
             await publish_received(kafka_settings, parking, water, lift)
             for complaint in (parking, water, lift):
                 await routed_for(kafka_settings, complaint.complaint_id)
@@ -46,30 +44,32 @@ async def test_handled_complaints_leave_no_pending_markers_and_timers_only_for_o
             for step in ("acknowledged", "resolved"):
                 answer = await post(http, cid, type=step, actor_id="pf-dianzhong")
                 assert answer.status_code == 202, answer.text
-            # A resolved complaint is no duplicate candidate: the same text is routed.
+            rated = await post(http, cid, type="rated", actor_id="resident", rating="satisfied")
+            assert rated.json()["status"] == "closed"
+            # A closed complaint is no duplicate candidate: the same text is routed.
             parking_again = received("cx-001", "小区车辆乱停乱放")
             await publish_received(kafka_settings, parking_again)
             await routed_for(kafka_settings, parking_again.complaint_id)
+            late = await post(http, cid, type="acknowledged", actor_id="pf-dianzhong")
 
-            async def no_pending() -> bool:
-                return await db[PENDING].count_documents({}) == 0
+            async def no_markers() -> bool:
+                left: int = await db[INFLIGHT].count_documents({})
+                return left == 0
 
-            await wait_for(no_pending, timeout=10)
-            timers = [t async for t in db[TIMERS].find({})]
-            everyone = (parking, water, lift, lift_again, parking_again)
-            states = {c.complaint_id: await app.state.router.store.get(c.complaint_id)
-                      for c in everyone}  # fmt: skip
+            await wait_for(no_markers, timeout=10)
+            closed = [d["_id"] async for d in db[CLOSED].find({})]
+        # What a new owner of every partition finds.
+        loaded = await RoutingStore(db).load({0, 1})
     finally:
         await client.close()
-    # The resolved complaint and the linked duplicate need no check; each open one has
-    # exactly the timer of its stored version.
-    assert sorted((t["complaint_id"], t["version"], t["at"]) for t in timers) == sorted(
-        (c, s.version, s.next_check_at)
-        for c, s in states.items()
-        if s is not None and s.next_check_at is not None
-    )
-    assert {t["complaint_id"] for t in timers} == {
+    assert late.status_code == 409
+    assert "closed" in late.json()["detail"]
+    assert closed == [parking.complaint_id]
+    open_heads = {c for c, s in loaded.heads.items() if s.status != "closed"}
+    assert open_heads == {
         water.complaint_id,
         lift.complaint_id,
+        lift_again.complaint_id,
         parking_again.complaint_id,
     }
+    assert loaded.unfinished == []
