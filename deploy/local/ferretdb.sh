@@ -42,7 +42,7 @@ FERRETDB_BIN="$FERRETDB_CACHE/bin/ferretdb"
 FERRETDB_PATCH_DIR="$GONGZHI_REPO_ROOT/deploy/local/ferretdb"
 # Names our build (reported by --version); bump it when the build changes. A binary
 # built under another name is rebuilt (binary_ready).
-FERRETDB_PACKAGE="gongzhi-local-patches-3"
+FERRETDB_PACKAGE="gongzhi-local-patches-4"
 # Marks the command line of the server (see pid_alive).
 FERRETDB_MARK="ferretdb --handler=sqlite"
 
