@@ -2,7 +2,8 @@
 # shellcheck source-path=SCRIPTDIR
 # Local FerretDB (MongoDB wire protocol on an SQLite folder), built from source, no Docker.
 #
-#   deploy/local/ferretdb.sh setup    build FerretDB into the cache with Go (once)
+#   deploy/local/ferretdb.sh setup    build FerretDB into the cache with Go (once), with the
+#                                     patches in deploy/local/ferretdb/ (see README.md)
 #   deploy/local/ferretdb.sh start    start it in the background and wait until it answers a ping
 #   deploy/local/ferretdb.sh stop     stop it (SIGTERM, then SIGKILL after FERRETDB_STOP_TIMEOUT s)
 #   deploy/local/ferretdb.sh status   print "running" and exit 0 when it answers, else exit 1
@@ -37,8 +38,11 @@ FERRETDB_SQLITE_SYNCHRONOUS="${FERRETDB_SQLITE_SYNCHRONOUS:-normal}"
 
 FERRETDB_CACHE="$GONGZHI_CACHE_DIR/ferretdb"
 FERRETDB_BIN="$FERRETDB_CACHE/bin/ferretdb"
-# Names our build (reported by --version); bump it when the build changes.
-FERRETDB_PACKAGE="gongzhi-local-idindex-2"
+# Source patches applied in name order before the build (each file says why).
+FERRETDB_PATCH_DIR="$GONGZHI_REPO_ROOT/deploy/local/ferretdb"
+# Names our build (reported by --version); bump it when the build changes. A binary
+# built under another name is rebuilt (binary_ready).
+FERRETDB_PACKAGE="gongzhi-local-patches-4"
 # Marks the command line of the server (see pid_alive).
 FERRETDB_MARK="ferretdb --handler=sqlite"
 
@@ -72,8 +76,33 @@ binary_ready() {
   # Capture first: `--version | grep -q` would race (grep exits early, SIGPIPE + pipefail).
   out="$("$FERRETDB_BIN" --version 2>/dev/null)" || return 1
   [[ $'\n'"$out"$'\n' == *$'\n'"version: $FERRETDB_VERSION"$'\n'* ]] &&
-    # A binary built before the _id index patch is rebuilt.
-    [[ "$out" == *"$FERRETDB_PACKAGE"* ]]
+    # A binary built with other patches is rebuilt.
+    [[ $'\n'"$out"$'\n' == *$'\n'"package: $FERRETDB_PACKAGE"$'\n'* ]]
+}
+
+# apply_patches SRC LOG: apply every patch of FERRETDB_PATCH_DIR to the source folder
+# SRC, in name order; stop the build at the first one that does not apply.
+apply_patches() {
+  local src="$1" log="$2" patch name
+  local patches=("$FERRETDB_PATCH_DIR"/*.patch)
+  [[ -f "${patches[0]}" ]] || die "no *.patch files in $FERRETDB_PATCH_DIR"
+  need_cmd git "install git (git apply patches the FerretDB source)"
+  # Run inside another git checkout (the default cache is <repo>/.cache), `git apply`
+  # takes paths relative to that checkout's root and silently skips those outside the
+  # current folder: it would report success and change nothing. An empty repository at
+  # SRC makes SRC the root it patches from.
+  git -C "$src" init -q || die "git init in $src failed"
+  for patch in "${patches[@]}"; do
+    name="$(basename "$patch")"
+    if ! git -C "$src" apply --verbose "$patch" >>"$log" 2>&1; then
+      show_tail "$log" 30
+      die "patch $name does not apply to FerretDB $FERRETDB_VERSION (has FerretDB changed? log: $log)"
+    fi
+    # Proof that the change is in the files: the patch now applies in reverse.
+    git -C "$src" apply --reverse --check "$patch" >>"$log" 2>&1 ||
+      die "patch $name reported success but the source does not contain it (log: $log)"
+    log "applied $name"
+  done
 }
 
 cmd_setup() {
@@ -104,27 +133,13 @@ cmd_setup() {
   printf '%s\n' "$FERRETDB_VERSION" >"$work/src/build/version/version.txt"
   printf '%s\n' "$FERRETDB_PACKAGE" >"$work/src/build/version/package.txt"
 
-  # The SQLite backend indexes _id as `_ferretdb_sjson->"_id"` but filters by
-  # `_ferretdb_sjson->'$._id'`: the same JSON path written differently, so SQLite cannot
-  # use the index and every read, update or delete by _id scans the whole table (90 ms
-  # at 2,000 documents, a second at 20,000). Writing the filter exactly as the index
-  # expression lets SQLite use it; the result of every query is unchanged.
-  local metadata="$work/src/internal/backends/sqlite/metadata/metadata.go"
-  sed -i 's|IDColumn = DefaultColumn + "->'"'"'\$\._id'"'"'"|IDColumn = DefaultColumn + `->"_id"`|' "$metadata"
-  grep -q 'IDColumn = DefaultColumn + `->"_id"`' "$metadata" ||
-    die "could not apply the _id index patch to $metadata (has FerretDB changed?)"
-  # It also narrows by _id only when the filter has no other field, so `{_id, version}`
-  # scans everything. Every caller filters the rows again in full afterwards, so
-  # narrowing by _id whenever the filter names one is safe.
-  local collection="$work/src/internal/backends/sqlite/collection.go"
-  sed -i 's|if params.Filter.Len() == 1 {|if params.Filter.Len() >= 1 {|' "$collection"
-  [[ "$(grep -c 'if params.Filter.Len() >= 1 {' "$collection")" == 2 ]] ||
-    die "could not apply the _id pushdown patch to $collection (has FerretDB changed?)"
+  : >"$FERRETDB_CACHE/build.log"
+  apply_patches "$work/src" "$FERRETDB_CACHE/build.log"
 
   # SQLite and PostgreSQL backends are pure Go (modernc.org/sqlite, pgx): no build tags, no cgo.
   # -buildvcs=false: the temporary folder is no git checkout.
   if ! (cd "$work/src" && CGO_ENABLED=0 go build -trimpath -buildvcs=false \
-    -o "$work/ferretdb" ./cmd/ferretdb) >"$FERRETDB_CACHE/build.log" 2>&1; then
+    -o "$work/ferretdb" ./cmd/ferretdb) >>"$FERRETDB_CACHE/build.log" 2>&1; then
     show_tail "$FERRETDB_CACHE/build.log" 60
     die "go build of FerretDB failed (full log: $FERRETDB_CACHE/build.log)"
   fi
