@@ -46,13 +46,21 @@ class RatesCollector(Collector):
         self.stats_url = stats_url.rstrip("/")
         self.timeout = timeout
 
-    def collect(self) -> Iterator[GaugeMetricFamily]:
+    def describe(self) -> Iterator[GaugeMetricFamily]:
+        """The families without samples: registering must not read the figures."""
+        yield from self._families()
+
+    def _families(self) -> tuple[GaugeMetricFamily, GaugeMetricFamily]:
         rates = GaugeMetricFamily(
             "gongzhi_stats_rate_ratio",
             "Response, resolution and satisfaction rate of the current month, from stats.",
             labels=["scope", "subject", "rate", "period"],
         )
         up = GaugeMetricFamily("gongzhi_stats_figures_up", "1 when stats answered the last read.")
+        return rates, up
+
+    def collect(self) -> Iterator[GaugeMetricFamily]:
+        rates, up = self._families()
         try:
             response = httpx.get(f"{self.stats_url}/v1/stats", timeout=self.timeout)
             response.raise_for_status()
