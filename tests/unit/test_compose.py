@@ -39,9 +39,10 @@ from devtools.kafka_image import (
     server_properties,
     start_environment,
 )
+from devtools.rates_exporter import rate_samples
 from services.notify.settings import NotifySettings
 from shared.directory import DingTalkChannel, WebhookChannel, load_directory
-from shared.settings import refuse_example_secrets
+from shared.settings import MongoSettings, refuse_example_secrets
 from shared.topics import topic_specs
 
 REPO = Path(__file__).resolve().parent.parent.parent
@@ -266,6 +267,13 @@ def test_kafka_heap_fits_its_memory_limit(compose: Compose) -> None:
     heap = re.findall(r"-Xm[sx](\d+)m", compose.environment("kafka")["KAFKA_HEAP_OPTS"])
     assert len(heap) == 2
     assert 2 * int(max(heap)) <= megabytes(compose.services["kafka"]["mem_limit"])
+
+
+def test_the_kafka_healthcheck_does_not_take_the_brokers_heap(compose: Compose) -> None:
+    command = compose.services["kafka"]["healthcheck"]["test"][1]
+    tool_heap = re.search(r"KAFKA_HEAP_OPTS=-Xmx(\d+)m \S*kafka-broker-api-versions", command)
+    assert tool_heap, "the tool would start with the broker's heap inside the same limit"
+    assert int(tool_heap.group(1)) <= 128
 
 
 def megabytes(limit: str) -> int:
@@ -611,3 +619,26 @@ def test_grafana_is_provisioned_with_the_dashboard_and_its_datasource(compose: C
     assert (mounts[folder] / "gongzhi.json").is_file()
     for panel in dashboard()["panels"]:
         assert panel["datasource"]["uid"] == source["uid"]
+
+
+def test_the_exporter_serves_every_rate_the_figures_hold() -> None:
+    rates = {"response_rate": 0.5, "resolution_rate": None, "satisfaction_rate": 1.0}
+    figures = {
+        "period": "2026-11",
+        "rates": rates,
+        "responders": {"pf-a": {"rates": {"resolution_rate": 0.25}}},
+        "communities": {"cm-b": {"rates": {}}},
+    }
+    assert dict(rate_samples(figures)) == {
+        ("city", "all", "response_rate", "2026-11"): 0.5,
+        ("city", "all", "satisfaction_rate", "2026-11"): 1.0,
+        ("responder", "pf-a", "resolution_rate", "2026-11"): 0.25,
+    }
+
+
+def test_mongodb_credentials_come_in_pairs() -> None:
+    with pytest.raises(ValidationError, match="set together"):
+        MongoSettings(username="gongzhi")
+    settings = MongoSettings(username="gongzhi", password="p/@ss:w%rd")
+    assert settings.password is not None
+    assert settings.password.get_secret_value() == "p/@ss:w%rd"

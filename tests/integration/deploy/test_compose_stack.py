@@ -312,6 +312,23 @@ async def test_mongodb_refuses_anonymous_clients(mongodb: str) -> None:
         await client.close()
 
 
+async def test_mongodb_refuses_a_wrong_password(deployment: Deployment, mongodb: str) -> None:
+    host, _, port = mongodb.partition(":")
+    client: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(
+        host,
+        int(port),
+        username=deployment.compose.environment("mongodb")["MONGO_INITDB_APP_USERNAME"],
+        password="not-" + AWKWARD_PASSWORD,
+        authSource="gongzhi",
+        serverSelectionTimeoutMS=5000,
+    )
+    try:
+        with pytest.raises(OperationFailure, match="Authentication failed"):
+            await client["gongzhi"].list_collection_names()
+    finally:
+        await client.close()
+
+
 @pytest.fixture(scope="module")
 def services(
     deployment: Deployment, mongodb: str, kafka_init: subprocess.CompletedProcess[str]
