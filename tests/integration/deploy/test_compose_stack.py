@@ -113,9 +113,23 @@ def deployment(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Deployment]
     kafka.setup()
     kafka.start()
     try:
+        asyncio.run(wait_until_it_answers(loopback.address("kafka", 9092), env))
         yield Deployment(compose, env, loopback, kafka, root)
     finally:
         kafka.stop()
+
+
+async def wait_until_it_answers(bootstrap: str, env: dict[str, str]) -> None:
+    """The port opens before the broker serves requests: wait for a real answer."""
+
+    async def answers() -> bool:
+        try:
+            await connects(bootstrap, **sasl("admin", env["KAFKA_ADMIN_PASSWORD"]))
+        except (KafkaError, TimeoutError):
+            return False
+        return True
+
+    await wait_for(answers, timeout=90, interval=1.0)
 
 
 def sasl(principal: str, password: str) -> dict[str, Any]:
@@ -268,6 +282,7 @@ def mongodb(deployment: Deployment) -> Iterator[str]:
     env = {
         **os.environ,
         "GONGZHI_LOCAL_DIR": str(deployment.root / "ferretdb"),
+        "FERRETDB_DATA_DIR": str(deployment.root / "ferretdb"),
         "FERRETDB_PORT": str(port),
         "FERRETDB_DEBUG_PORT": "off",
         "FERRETDB_TEST_ENABLE_NEW_AUTH": "true",
