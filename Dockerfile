@@ -1,5 +1,7 @@
 # One image for the four services; the command picks the service:
 #   docker run gongzhi python -m services.routing
+# docker-compose.yml also runs its jobs from it: python -m devtools.create_topics
+# (kafka-init) and python -m devtools.rates_exporter (monitoring profile).
 FROM python:3.11-slim AS base
 ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 PIP_NO_CACHE_DIR=1
 WORKDIR /app

@@ -116,7 +116,6 @@ class Chaos:
                 GONGZHI_WEBHOOK_SECRET="chaos-secret",
                 GONGZHI_SMTP_HOST="127.0.0.1",
                 GONGZHI_SMTP_PORT=str(self.smtp.port),
-                GONGZHI_ROUTING_URL=f"http://127.0.0.1:{ports['routing']}",
                 GONGZHI_PUBLIC_BASE_URL=f"http://127.0.0.1:{ports['stats']}",
                 # Short leases and relays: a killed copy's work is taken over quickly.
                 GONGZHI_CLAIM_LEASE_SECONDS="3",

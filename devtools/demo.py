@@ -153,7 +153,6 @@ async def run(bootstrap: str, mongodb_url: str) -> None:
             "GONGZHI_WEBHOOK_SECRET": WEBHOOK_SECRET,
             "GONGZHI_SMTP_HOST": "127.0.0.1",
             "GONGZHI_SMTP_PORT": str(smtp.port),
-            "GONGZHI_ROUTING_URL": f"http://127.0.0.1:{ports['routing']}",
             "GONGZHI_PUBLIC_BASE_URL": f"http://127.0.0.1:{ports['stats']}",
             "GONGZHI_DUE_SCALE": DUE_SCALE,
             "GONGZHI_SNAPSHOT_INTERVAL_SECONDS": "0.5",

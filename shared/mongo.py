@@ -63,9 +63,19 @@ class _CommandCounter(CommandListener):
 
 
 def make_mongo_client(settings: MongoSettings, service: str) -> AsyncMongoClient[Document]:
-    """A client that fails fast when the server is away, so handlers retry instead of hang."""
+    """A client that fails fast when the server is away, so handlers retry instead of hang.
+
+    Credentials given apart from the URL are passed as they are: no percent-encoding, so
+    a password may hold ``/``, ``@`` or ``:``."""
+    credentials: dict[str, Any] = {}
+    if settings.username is not None and settings.password is not None:
+        credentials = {
+            "username": settings.username,
+            "password": settings.password.get_secret_value(),
+        }
     return AsyncMongoClient(
         settings.url.get_secret_value(),
+        **credentials,
         serverSelectionTimeoutMS=5000,
         connectTimeoutMS=3000,
         tz_aware=True,

@@ -2,10 +2,25 @@
 
 from __future__ import annotations
 
+import os
+import re
+from collections.abc import Iterator, Mapping
 from typing import Literal
 
-from pydantic import Field, SecretStr
+from pydantic import BaseModel, Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+EXAMPLE_SECRET = re.compile(
+    r"change[-_ ]?me|replace[-_ ]?me|example|placeholder|not[-_]for[-_]production"
+    r"|^(secret|password|passw0rd|test|todo|xxx+|<.*>)$",
+    re.IGNORECASE,
+)
+"""Values that come from a template or a demo, never from an operator: refused in
+production (``${VAR:?}`` in compose only refuses empty ones)."""
+
+SECRET_VARIABLE = re.compile(r"^GONGZHI_\w*(SECRET|PASSWORD|TOKEN|_KEY)$")
+"""Environment variables read outside the settings classes that hold secrets: the
+directory's ``secret_env`` names (``GONGZHI_WEBHOOK_SECRET`` ...)."""
 
 
 class KafkaSettings(BaseSettings):
@@ -35,12 +50,24 @@ class KafkaSettings(BaseSettings):
 
 
 class MongoSettings(BaseSettings):
-    """How to reach the MongoDB-protocol server (credentials belong in the URL)."""
+    """How to reach the MongoDB-protocol server.
+
+    The credentials may be in the URL (percent-encoded) or, so that a password needs no
+    escaping, in ``MONGODB_USERNAME``/``MONGODB_PASSWORD``; the user's database goes in
+    the URL (``?authSource=gongzhi``)."""
 
     model_config = SettingsConfigDict(env_prefix="MONGODB_", extra="ignore")
 
     url: SecretStr = SecretStr("mongodb://127.0.0.1:27017/")
     database: str = "gongzhi"
+    username: str | None = None
+    password: SecretStr | None = None
+
+    @model_validator(mode="after")
+    def _username_with_password(self) -> MongoSettings:
+        if (self.username is None) != (self.password is None):
+            raise ValueError("MONGODB_USERNAME and MONGODB_PASSWORD must be set together")
+        return self
 
 
 class ServiceSettings(BaseSettings):
@@ -54,3 +81,34 @@ class ServiceSettings(BaseSettings):
     directory_path: str | None = None
     kafka: KafkaSettings = Field(default_factory=KafkaSettings)
     mongo: MongoSettings = Field(default_factory=MongoSettings)
+
+    @model_validator(mode="after")
+    def _no_example_secrets_in_production(self) -> ServiceSettings:
+        if self.environment == "production":
+            refuse_example_secrets(self, os.environ)
+        return self
+
+
+def refuse_example_secrets(settings: BaseModel, environ: Mapping[str, str]) -> None:
+    """Fail, naming the variable, when a secret still holds a template's value.
+
+    Checks every secret field (nested settings too) and the secret-looking ``GONGZHI_*``
+    variables that code reads directly. A comma-separated value (old and new secret
+    during a rotation) is checked part by part."""
+    found = dict(_secret_fields(settings))
+    found |= {name: value for name, value in environ.items() if SECRET_VARIABLE.match(name)}
+    for name, value in sorted(found.items()):
+        for part in value.split(","):
+            if EXAMPLE_SECRET.search(part.strip()):
+                raise ValueError(f"{name} holds an example value; set a real secret for production")
+
+
+def _secret_fields(model: BaseModel) -> Iterator[tuple[str, str]]:
+    """``(variable name, value)`` of every secret field, nested settings included."""
+    prefix = str(model.model_config.get("env_prefix", ""))
+    for name in type(model).model_fields:
+        value = getattr(model, name)
+        if isinstance(value, SecretStr):
+            yield f"{prefix}{name}".upper(), value.get_secret_value()
+        elif isinstance(value, BaseModel):
+            yield from _secret_fields(value)

@@ -89,7 +89,6 @@ class Bench:
                 GONGZHI_WEBHOOK_SECRET="bench-secret",
                 GONGZHI_SMTP_HOST="127.0.0.1",
                 GONGZHI_SMTP_PORT=str(self.smtp.port),
-                GONGZHI_ROUTING_URL=f"http://127.0.0.1:{ports['routing']}",
                 GONGZHI_RATE_PER_SECOND="100000",
                 GONGZHI_RATE_BURST="100000",
                 GONGZHI_LOG_LEVEL="WARNING",

@@ -57,7 +57,6 @@ def start_pipeline(infra: Infra, tmp_path: Path) -> Iterator[PipelineFactory]:
                 GONGZHI_WEBHOOK_SECRET=WEBHOOK_SECRET,
                 GONGZHI_SMTP_HOST="127.0.0.1",
                 GONGZHI_SMTP_PORT=str(smtp.port),
-                GONGZHI_ROUTING_URL=f"http://127.0.0.1:{ports['routing']}",
                 GONGZHI_PUBLIC_BASE_URL=f"http://127.0.0.1:{ports['stats']}",
                 GONGZHI_SNAPSHOT_INTERVAL_SECONDS="0.5",
                 **env,

@@ -1,0 +1,54 @@
+#!/usr/bin/env bash
+# Print a new .env for docker-compose.yml with fresh secrets and a Kafka cluster id:
+#   deploy/new-env.sh > .env && chmod 600 .env
+# then fill in the three URLs at the top. Run it once per deployment: the cluster id
+# and the database passwords are fixed when the volumes are first created
+# (deploy/README.md says how to rotate them later).
+set -euo pipefail
+
+# token BYTES: random bytes as URL-safe base64 without padding (letters, digits, - and _),
+# safe inside a Kafka JAAS line, a YAML file and a shell word alike.
+token() {
+  head -c "$1" /dev/urandom | base64 | tr '+/' '-_' | tr -d '=\n'
+}
+
+# A Kafka cluster id is a 16-byte UUID in URL-safe base64 (22 characters). Kafka's own
+# generator never starts one with '-' (it would read as an option), nor does this.
+cluster_id() {
+  local id
+  id="$(token 16)"
+  while [[ "$id" == -* ]]; do
+    id="$(token 16)"
+  done
+  printf '%s' "$id"
+}
+
+cat <<ENV
+# Made by deploy/new-env.sh on $(date -u +%Y-%m-%d). Keep this file private (chmod 600).
+# Fill in these two before the first start (docker compose refuses empty values):
+# where residents and responders open a complaint (notify's links):
+GONGZHI_PUBLIC_BASE_URL=
+# the receiver the demo directory's webhooks go to (your own directory may not use it):
+GONGZHI_ALERT_BASE_URL=
+
+# Fixed at the first start: changing it later means a new, empty Kafka.
+KAFKA_CLUSTER_ID=$(cluster_id)
+
+# Kafka principals: admin (broker, kafka-init, operators) and one per service.
+KAFKA_ADMIN_PASSWORD=$(token 24)
+KAFKA_INTAKE_PASSWORD=$(token 24)
+KAFKA_ROUTING_PASSWORD=$(token 24)
+KAFKA_NOTIFY_PASSWORD=$(token 24)
+KAFKA_STATS_PASSWORD=$(token 24)
+
+# MongoDB: root for operators and backups, gongzhi (readWrite on gongzhi) for the services.
+MONGO_ROOT_PASSWORD=$(token 24)
+MONGO_APP_PASSWORD=$(token 24)
+
+# notify: seals reporters' contacts in its store; signs webhooks ("new,old" while rotating).
+GONGZHI_CONTACT_SEAL_KEY=$(token 32)
+GONGZHI_WEBHOOK_SECRET=$(token 32)
+
+# --profile monitoring
+GRAFANA_ADMIN_PASSWORD=$(token 18)
+ENV
