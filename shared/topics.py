@@ -15,6 +15,8 @@ COMPLAINTS_REMINDED = "complaints.reminded"
 NOTIFICATIONS_SENT = "notifications.sent"
 NOTIFICATIONS_FAILED = "notifications.failed"
 STATS_SNAPSHOTS = "stats.snapshots"
+HOTSPOTS_DETECTED = "hotspots.detected"
+HOTSPOTS_CLOSED = "hotspots.closed"
 
 
 def dead_letter_topic(service: str) -> str:
@@ -45,6 +47,8 @@ def topic_specs(partitions: int = 4) -> list[TopicSpec]:
         COMPLAINTS_REMINDED,
         NOTIFICATIONS_SENT,
         NOTIFICATIONS_FAILED,
+        HOTSPOTS_DETECTED,
+        HOTSPOTS_CLOSED,
         *(dead_letter_topic(s) for s in SERVICES),
     ]
     specs = [TopicSpec(name, partitions) for name in plain]
