@@ -9,7 +9,7 @@ field is a compatible change; anything else needs a new ``schema_version``.
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from typing import Annotated, Literal
 
@@ -328,3 +328,86 @@ class StatsSnapshot(Message):
     rates: dict[str, float | None]
     medians_seconds: dict[str, float | None] = {}
     by_category: dict[str, int] = {}
+
+
+class HotspotKind(StrEnum):
+    CLUSTER = "cluster"
+    """Several complaints of one category in one compound or community within a short window."""
+    RECURRING = "recurring"
+    """The same problem coming back in one compound (督辦 by the coordination desk)."""
+
+
+class HotspotScopeKind(StrEnum):
+    COMPOUND = "compound"
+    COMMUNITY = "community"
+
+
+class HotspotTrigger(StrEnum):
+    """What opened a hot spot."""
+
+    COUNT = "count"
+    """Enough complaints within the window."""
+    REOPENED = "reopened"
+    """One complaint reopened again and again."""
+
+
+class HotspotCloseReason(StrEnum):
+    SUBSIDED = "subsided"
+    """Its window count fell below the threshold."""
+    RESOLVED = "resolved"
+    """Every complaint in it was resolved."""
+
+
+class HotspotScope(Message):
+    kind: HotspotScopeKind
+    id: str
+
+
+class HotspotComplaint(Message):
+    """One complaint of a hot spot, with what an alert lists about it."""
+
+    complaint_id: str
+    compound_id: str
+    reported_at: AwareDatetime
+    place: str | None = None
+    excerpt: str = ""
+    """The start of the description, phone numbers masked."""
+    duplicate_of: str | None = None
+
+
+class HotspotEvent(Message):
+    """The envelope and body of the hot-spot events (key = ``hotspot_id``).
+
+    ``window_start``/``window_end`` span the complaints' report times; ``threshold`` and
+    ``within`` are the rule that opened it (for a reopened complaint: how many reopenings)."""
+
+    schema_version: int = SCHEMA_VERSION
+    event_id: str = Field(default_factory=new_event_id)
+    occurred_at: AwareDatetime = Field(default_factory=utc_now)
+    hotspot_id: str
+    scope: HotspotScope
+    community_id: str | None = None
+    category: str
+    category_name: str | None = None
+    kind: HotspotKind
+    trigger: HotspotTrigger
+    threshold: int
+    within: timedelta
+    opened_at: AwareDatetime
+    window_start: AwareDatetime
+    window_end: AwareDatetime
+    count: int = Field(ge=1)
+    complaint_ids: list[str]
+    places: list[str] = []
+    complaints: list[HotspotComplaint]
+    alerted: list[Assignee]
+
+
+class HotspotDetected(HotspotEvent):
+    """A hot spot opened: exactly one per hot spot; ``occurred_at`` is when it opened."""
+
+
+class HotspotClosed(HotspotEvent):
+    """A hot spot closed, with every complaint that joined it; ``occurred_at`` is when."""
+
+    reason: HotspotCloseReason

@@ -17,6 +17,8 @@ NOTIFICATIONS_FAILED = "notifications.failed"
 STATS_SNAPSHOTS = "stats.snapshots"
 ROUTING_REPLIES = "routing.replies"
 """Internal: routing's answers to the updates intake forwards (key = request id)."""
+HOTSPOTS_DETECTED = "hotspots.detected"
+HOTSPOTS_CLOSED = "hotspots.closed"
 
 
 def dead_letter_topic(service: str) -> str:
@@ -47,6 +49,8 @@ def topic_specs(partitions: int = 4) -> list[TopicSpec]:
         COMPLAINTS_REMINDED,
         NOTIFICATIONS_SENT,
         NOTIFICATIONS_FAILED,
+        HOTSPOTS_DETECTED,
+        HOTSPOTS_CLOSED,
         *(dead_letter_topic(s) for s in SERVICES),
     ]
     specs = [TopicSpec(name, partitions) for name in plain]

@@ -10,6 +10,7 @@ from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
+from services.hotspots.policy import HotspotPolicy
 from shared.datafile import load_model
 from shared.events import ResponderKind, Urgency
 
@@ -66,6 +67,7 @@ class RoutingPolicy(_Entry):
     reminder_fraction: float = Field(default=0.75, gt=0, lt=1)
     due: dict[Urgency, DueWindow]
     categories: list[CategoryPolicy] = Field(min_length=1)
+    hotspots: HotspotPolicy = HotspotPolicy()
 
     @model_validator(mode="after")
     def _complete_and_consistent(self) -> RoutingPolicy:
@@ -78,6 +80,9 @@ class RoutingPolicy(_Entry):
             raise ValueError(f"categories: codes listed twice: {', '.join(twice)}")
         if self.default_category not in codes:
             raise ValueError(f"default_category: {self.default_category!r} is not a category")
+        unknown = sorted(set(self.hotspots.overrides) - set(codes))
+        if unknown:
+            raise ValueError(f"hotspots.overrides: not a category: {', '.join(unknown)}")
         return self
 
     @cached_property
