@@ -38,6 +38,7 @@ _BUILDING = re.compile(
 _DASH_FLAT = re.compile(r"(?<![\d.\-])(\d{1,3})-(?:(\d{1,2})-)?(\d{3,4})(?![\d.\-])")
 _UNIT = re.compile(r"(?<![\d.])(\d{1,2})\s*单元")
 _STOREY = re.compile(r"(?<![\d.])(\d{1,2})\s*层")
+_BASEMENT = re.compile(r"(?:负|地下|(?<![a-z])b)\s*(\d)\s*(?:层|楼)?(?![\d栋幢座号])")
 # "5楼" is a floor when the complaint names a building; alone it may be either.
 _LOU = re.compile(r"(?<![\d.])(\d{1,2})\s*楼(?![道梯顶])")
 _GATE = re.compile(
@@ -160,6 +161,12 @@ def find_places(
     finder.take(_DASH_FLAT, dash)
     finder.take(_BUILDING, building)
     finder.take(_UNIT, numbered("unit"))
+
+    def basement(match: re.Match[str]) -> bool:
+        finder.add("floor", "-" + _number(match.group(1)))
+        return True
+
+    finder.take(_BASEMENT, basement)
     finder.take(_STOREY, numbered("floor"))
     if facility_words is not None and facility_of is not None:
 
