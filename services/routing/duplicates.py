@@ -134,14 +134,16 @@ def judge(new: Fingerprint, candidate: Fingerprint, policy: DuplicatePolicy) -> 
         "neither": "neither names a place",
         "partial": f"same place ({', '.join(places.agreed)}) but one names more of it",
         "one_sided": "only one names a place",
+        "unrelated": "they name places that cannot be compared",
     }[places.relation]
     needed = policy.link_score if places.relation in ("same", "neither") else policy.strong_score
     words = f"words agree {score:.2f}"
-    if score >= needed:
+    if score >= needed and places.relation != "unrelated":
         return Judgement(Verdict.LINK, round(score, 3), f"{where}; {words}")
     if score >= policy.possible_score:
+        wanted = "the same place" if places.relation == "unrelated" else f"{needed:.2f}"
         return Judgement(
-            Verdict.POSSIBLE, round(score, 3), f"{where}; {words}, a link needs {needed:.2f}"
+            Verdict.POSSIBLE, round(score, 3), f"{where}; {words}, a link needs {wanted}"
         )
     return _distinct(score, f"{where}; {words}, below {policy.possible_score:.2f}")
 

@@ -50,12 +50,18 @@ _PHASE = re.compile(r"(?<![\d.])(\d{1,2})\s*期")
 _SIDE = re.compile(rf"({_DIRECTION}|前|后)\s*(?:侧|边|面|头)")
 _ENTRANCE = re.compile(r"出入口|出口|入口|进口")
 _FLAT = re.compile(
-    r"(?<![\d.\-:])(\d{3,4})(?![\d.%:\-])\s*(室|号|房|户|家|住户|业主|的|屋|门口|楼上|楼下)?"
+    r"(?<![\d.\-])(\d{3,4})(?![\d.%\-])\s*(室|号|房|户|家|住户|业主|的|屋|门口|楼上|楼下)?"
 )
-# A number followed by these is an amount, not a door ("200元", "300个车位"); one
-# that does not follow a building or unit must also not be a duration or a year.
-_AMOUNT_AFTER = re.compile(r"\s*(元|块|米|平|个|辆|次|斤|人|万|多|余|度|w|k)")
-_NOT_A_FLAT_AFTER = re.compile(r"\s*(年|月|天|小时|分)")
+# A three- or four-digit number is taken for a door number unless it reads as an
+# amount ("200元", "300个车位", "涨到200", "打110") or, away from a building or unit,
+# as a time ("2024年"). Taking a number for a door when it is none only keeps two
+# complaints apart; missing a door could link two flats' complaints.
+_AMOUNT_AFTER = re.compile(r"\s*(元|块|米|平|个|辆|次|斤|人|万|多|余|度|w|k|%)")
+_AMOUNT_BEFORE = re.compile(
+    r"(收|交|付|涨到|涨了|涨|降到|罚|花了|花|共|约|打|拨|电话|热线|第|到|了)\s*$"
+)
+_SERVICE_NUMBERS = frozenset({"110", "114", "119", "120", "122", "315"})
+_NOT_A_FLAT_AFTER = re.compile(r"\s*(年|月|天(?![花台井天])|小时|分)")
 _MAIN_GATE = {"小区大门", "小区门口", "小区门", "正", "主", "大"}
 
 
@@ -103,9 +109,12 @@ class _Finder:
         self.text = self.original
 
     def follows_a_place(self, start: int) -> bool:
-        """Whether only spaces or a dash stand between a building, unit, floor or
-        facility and ``start``: "2号楼402", "3栋2单元 402", "顶楼1801"."""
-        return any(end <= start and not self.original[end:start].strip(" -") for end in self.ends)
+        """Whether only spaces, a dash or a comma stand between a building, unit,
+        floor or facility and ``start``: "2号楼402", "3栋2单元 402", "顶楼1801", and
+        a location field "3栋" before a description "1002装修"."""
+        return any(
+            end <= start and not self.original[end:start].strip(" -,:;") for end in self.ends
+        )
 
     def add(self, slot: str, value: str) -> None:
         self.found.setdefault(slot, set()).add(value)
@@ -211,11 +220,17 @@ def find_places(
 
     def flat(match: re.Match[str]) -> bool:
         number, marker = match.group(1), match.group(2)
+        if number in _SERVICE_NUMBERS:
+            return False
         after = finder.text[match.end(1) :]
         follows = finder.follows_a_place(match.start(1))
         if _AMOUNT_AFTER.match(after) or (not follows and _NOT_A_FLAT_AFTER.match(after)):
             return False
-        if marker is None and not follows:
+        if (
+            marker is None
+            and not follows
+            and _AMOUNT_BEFORE.search(finder.original[: match.start(1)])
+        ):
             return False
         finder.add("flat", number)
         return True
@@ -227,7 +242,7 @@ def find_places(
     return places, finder.text
 
 
-Relation = Literal["conflict", "same", "partial", "one_sided", "neither"]
+Relation = Literal["conflict", "same", "partial", "unrelated", "one_sided", "neither"]
 
 
 @dataclass(frozen=True)
@@ -235,9 +250,10 @@ class PlaceMatch:
     """How two complaints' places relate.
 
     ``same``: every slot either names, both name alike; ``partial``: they agree on
-    some slot but one names more; ``one_sided``: one names a place, the other none
-    it could be compared with; ``neither``: no place at all; ``conflict``: some
-    slot both name differs (``differences`` says which)."""
+    some slot but one names more; ``unrelated``: both name places but no slot in
+    common (3栋5楼 and C区车棚); ``one_sided``: one names a place, the other none;
+    ``neither``: no place at all; ``conflict``: some slot both name differs
+    (``differences`` says which)."""
 
     relation: Relation
     agreed: tuple[str, ...] = ()
@@ -284,5 +300,5 @@ def compare_places(a: Places, b: Places) -> PlaceMatch:
     if differences:
         return PlaceMatch("conflict", tuple(agreed), tuple(differences))
     if not agreed:
-        return PlaceMatch("one_sided")
+        return PlaceMatch("unrelated" if a.named() and b.named() else "one_sided")
     return PlaceMatch("partial" if uneven else "same", tuple(agreed))
