@@ -1,17 +1,18 @@
 """Duplicate detection (一件多訴): whether a new complaint is the same problem as an
 open one, judged so that a wrong link, which hides a resident's complaint, is rare.
 
-``fingerprint`` reads a complaint once (where it is, in which words, what is wrong)
-into a small JSON-serialisable value that a recent-complaints index can keep.
-``judge`` compares two fingerprints and gives a verdict:
+``fingerprint`` reads a complaint once (where it is, in which words, what is wrong,
+what it is about) into a small JSON-serialisable value that a recent-complaints index
+can keep. ``judge`` compares two fingerprints and gives a verdict:
 
 - ``link``: same compound and category, received within the window, the same place
-  and closely similar words (more similar still when one complaint names less of the
-  place, or none): the new complaint is linked, not routed;
+  and closely similar words (more similar still when one complaint names more of the
+  place than the other, or only one names a place): the new complaint is linked, not
+  routed;
 - ``possible``: similar, nothing tells them apart, but not sure: routed as usual
   and marked ``possible_duplicate_of``;
-- ``distinct``: everything else, and always when the two name different places or
-  different faults.
+- ``distinct``: everything else, and always when the two name different places,
+  different faults (不亮 vs 漏水) or different subjects (物业费 vs 停车费).
 
 ``best_match`` picks the candidate to link to (or to mention). The policy's
 ``duplicates:`` section holds the thresholds and the word groups. This module does no

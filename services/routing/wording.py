@@ -8,11 +8,12 @@ character counts only when it is a word of a group (臭, 堵, 退): the others (
 The domain's words are matched before jieba cuts the text (longest first) so that its
 general dictionary cannot split them ("路灯不亮" would otherwise come out as 路 /
 灯不亮). Single-character words of a group (臭, 堵, 坏) only count when jieba
-cuts them out alone: 满 in 满意 is not 满 (full).
+cuts them out alone: 臭 in 臭豆腐 is not 臭 (smelly).
 
-Loading jieba's dictionary takes about two seconds the first time on this kind of
-machine (it then keeps a cache in the temporary directory); call ``load_segmenter``
-at start so that the first complaint does not wait."""
+Loading jieba's dictionary takes one to two seconds (about 1.5 s to build it, a
+little less from the cache jieba then keeps in the temporary directory); call
+``load_segmenter`` at start so that the first complaint does not wait. Reading one
+complaint then takes about 0.4 ms."""
 
 from __future__ import annotations
 
