@@ -6,7 +6,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: setup infra-setup infra-up infra-down up down demo test test-unit lint format docs bench chaos clean
+.PHONY: setup infra-setup infra-up infra-down up down demo test test-unit lint format docs bench chaos clean eval-duplicates
 
 setup: $(STAMP) infra-setup
 
@@ -54,6 +54,10 @@ lint: $(STAMP)
 format: $(STAMP)
 	$(VENV)/bin/ruff check --fix .
 	$(VENV)/bin/ruff format .
+
+## Precision and recall of the duplicate detector on the labelled pairs in tests/data.
+eval-duplicates: $(STAMP)
+	$(PY) -m devtools.eval_duplicates
 
 ## Regenerate the AsyncAPI document of the event contract (docs/asyncapi.json).
 docs: $(STAMP)

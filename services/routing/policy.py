@@ -1,12 +1,13 @@
 """The routing policy as data: categories with keywords, lead and support kinds,
-urgency, due times. This module describes the file's shape and checks it."""
+urgency, due times, and how sure duplicate linking must be. This module describes
+the file's shape and checks it."""
 
 from __future__ import annotations
 
 from datetime import timedelta
 from functools import cached_property
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
@@ -60,14 +61,73 @@ class DueWindow(_Entry):
         )
 
 
+WordGroup = Annotated[list[Keyword], Field(min_length=1)]
+"""Words a resident may use for one thing; the first one names the group."""
+
+Score = Annotated[float, Field(gt=0, le=1)]
+
+LEGACY_BIGRAM_THRESHOLD = 0.5
+"""The character-bigram threshold of the detector that ``judge`` replaces, for the
+callers not switched yet (``RoutingPolicy.duplicate_similarity``)."""
+
+
+class DuplicatePolicy(_Entry):
+    """When a new complaint is linked to an open one (see the ``duplicates:`` section
+    of the policy file for what each setting means)."""
+
+    window: timedelta = timedelta(hours=24)
+    link_score: Score
+    strong_score: Score
+    possible_score: Score
+    synonyms: list[WordGroup] = []
+    faults: list[WordGroup] = []
+    subjects: list[WordGroup] = []
+    facilities: list[WordGroup] = []
+    stop_words: list[Keyword] = []
+
+    @model_validator(mode="after")
+    def _ordered_and_unambiguous(self) -> DuplicatePolicy:
+        # Imported here: classify imports this module.
+        from services.routing.classify import fold
+
+        if self.window <= timedelta(0):
+            raise ValueError("window must be positive")
+        if not self.possible_score < self.link_score <= self.strong_score:
+            raise ValueError("scores must be ordered: possible_score < link_score <= strong_score")
+        owner: dict[str, str] = {}
+        for section in ("synonyms", "faults", "subjects", "facilities"):
+            for index, group in enumerate(getattr(self, section)):
+                for word in group:
+                    here = f"{section}[{index}] ({group[0]})"
+                    folded = fold(word)
+                    if folded in owner and owner[folded] != here:
+                        raise ValueError(f"{word!r} is in {owner[folded]} and in {here}")
+                    owner[folded] = here
+        for word in self.stop_words:
+            if fold(word) in owner:
+                raise ValueError(f"stop word {word!r} is also in {owner[fold(word)]}")
+        return self
+
+
 class RoutingPolicy(_Entry):
     default_category: Code
-    duplicate_window: timedelta = timedelta(hours=24)
-    duplicate_similarity: float = Field(default=0.5, gt=0, le=1)
+    duplicates: DuplicatePolicy
     reminder_fraction: float = Field(default=0.75, gt=0, lt=1)
     due: dict[Urgency, DueWindow]
     categories: list[CategoryPolicy] = Field(min_length=1)
     hotspots: HotspotPolicy = HotspotPolicy()
+
+    @model_validator(mode="before")
+    @classmethod
+    def _no_old_duplicate_keys(cls, data: Any) -> Any:
+        if isinstance(data, dict):
+            old = sorted({"duplicate_window", "duplicate_similarity"} & set(data))
+            if old:
+                raise ValueError(
+                    f"{', '.join(old)}: replaced by the duplicates: section "
+                    "(window, link_score, strong_score, possible_score, ...)"
+                )
+        return data
 
     @model_validator(mode="after")
     def _complete_and_consistent(self) -> RoutingPolicy:
@@ -84,6 +144,15 @@ class RoutingPolicy(_Entry):
         if unknown:
             raise ValueError(f"hotspots.overrides: not a category: {', '.join(unknown)}")
         return self
+
+    @property
+    def duplicate_window(self) -> timedelta:
+        return self.duplicates.window
+
+    @property
+    def duplicate_similarity(self) -> float:
+        """Only for the callers of the old ``find_duplicate``/``similarity``."""
+        return LEGACY_BIGRAM_THRESHOLD
 
     @cached_property
     def by_code(self) -> dict[str, CategoryPolicy]:
