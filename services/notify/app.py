@@ -6,7 +6,6 @@ from __future__ import annotations
 import contextlib
 from collections.abc import AsyncIterator
 
-import httpx
 import uvicorn
 from aiokafka.coordinator.assignors.range import RangePartitionAssignor
 from fastapi import FastAPI
@@ -56,18 +55,11 @@ def create_app(settings: NotifySettings | None = None) -> FastAPI:
     )
     mongo = make_mongo_client(settings.mongo, SERVICE)
     store = DeliveryStore(database(mongo, settings.mongo), Sealer(settings.seal_key()))
-    client = httpx.AsyncClient(
-        follow_redirects=False,
-        limits=httpx.Limits(
-            max_connections=settings.delivery_concurrency,
-            max_keepalive_connections=settings.delivery_concurrency,
-        ),
-    )
     notifier = Notifier(
         settings=settings,
         directory=directory,
         store=store,
-        sender=ChannelSender(settings, client),
+        sender=ChannelSender(settings),
         renderer=Renderer(
             public_base_url=settings.public_base_url, templates_dir=settings.templates_dir
         ),
@@ -100,7 +92,6 @@ def create_app(settings: NotifySettings | None = None) -> FastAPI:
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         await ensure_topics(settings.kafka)
         async with contextlib.AsyncExitStack() as stack:
-            stack.push_async_callback(client.aclose)
             stack.push_async_callback(notifier.sender.close)
             await stack.enter_async_context(
                 consuming(

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import json as json_module
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
-import httpx
+import aiohttp
 
 from shared.privacy import scrub_phones
 
@@ -22,12 +24,27 @@ class DeliveryError(Exception):
         self.permanent = permanent
 
 
-def _excerpt(response: httpx.Response) -> str:
-    return " ".join(response.text[:200].split())
+@dataclass(frozen=True)
+class Answer:
+    """What a receiver answered (the body read in full, the connection reused)."""
+
+    status: int
+    body: bytes
+
+    @property
+    def text(self) -> str:
+        return self.body.decode("utf-8", errors="replace")
+
+    def json(self) -> Any:
+        return json_module.loads(self.body)
+
+
+def _excerpt(answer: Answer) -> str:
+    return " ".join(answer.text[:200].split())
 
 
 async def post(
-    client: httpx.AsyncClient,
+    client: aiohttp.ClientSession,
     url: str,
     *,
     content: bytes | None = None,
@@ -35,35 +52,49 @@ async def post(
     params: Mapping[str, str] | None = None,
     headers: Mapping[str, str] | None = None,
     timeout: float,
-) -> httpx.Response:
+) -> Answer:
     """POST and turn every failure into a DeliveryError.
 
     Error texts never carry the URL: robot URLs hold their access key."""
     try:
-        response = await client.post(
-            url, content=content, json=json, params=params, headers=headers, timeout=timeout
-        )
-    except httpx.TimeoutException as exc:
+        async with client.post(
+            url,
+            data=content,
+            json=json,
+            params=params,
+            headers=headers,
+            timeout=aiohttp.ClientTimeout(total=timeout),
+            allow_redirects=False,
+        ) as response:
+            answer = Answer(response.status, await response.read())
+    except TimeoutError as exc:
         raise DeliveryError(f"timed out: {type(exc).__name__}", permanent=False) from exc
-    except httpx.TransportError as exc:
+    except aiohttp.ClientError as exc:
         raise DeliveryError(
-            f"cannot connect: {type(exc).__name__}: {exc}", permanent=False
+            f"cannot connect: {type(exc).__name__}: {_without_url(exc)}", permanent=False
         ) from exc
-    if response.is_success:
-        return response
-    permanent = response.status_code in PERMANENT_STATUSES or response.is_redirect
-    raise DeliveryError(f"HTTP {response.status_code}: {_excerpt(response)}", permanent=permanent)
+    if 200 <= answer.status < 300:
+        return answer
+    permanent = answer.status in PERMANENT_STATUSES or 300 <= answer.status < 400
+    raise DeliveryError(f"HTTP {answer.status}: {_excerpt(answer)}", permanent=permanent)
 
 
-def check_errcode(response: httpx.Response, *, transient_codes: frozenset[int]) -> None:
+def _without_url(exc: aiohttp.ClientError) -> str:
+    """aiohttp names the URL (with its query string) in some errors: keep only the host."""
+    if isinstance(exc, aiohttp.ClientConnectorError):
+        return f"{exc.host}:{exc.port}: {exc.os_error}"
+    return type(exc).__name__
+
+
+def check_errcode(answer: Answer, *, transient_codes: frozenset[int]) -> None:
     """WeCom and DingTalk answer 200 with ``errcode`` != 0 when they refuse a message."""
     try:
-        answer = response.json()
+        parsed = answer.json()
     except ValueError as exc:
-        raise DeliveryError(f"answer is not JSON: {_excerpt(response)}", permanent=False) from exc
-    code = answer.get("errcode", 0) if isinstance(answer, dict) else 0
+        raise DeliveryError(f"answer is not JSON: {_excerpt(answer)}", permanent=False) from exc
+    code = parsed.get("errcode", 0) if isinstance(parsed, dict) else 0
     if code != 0:
         raise DeliveryError(
-            f"errcode {code}: {str(answer.get('errmsg', ''))[:200]}",
+            f"errcode {code}: {str(parsed.get('errmsg', ''))[:200]}",
             permanent=code not in transient_codes,
         )

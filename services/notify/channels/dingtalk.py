@@ -9,7 +9,7 @@ import hmac
 import os
 import time
 
-import httpx
+import aiohttp
 
 from services.notify.channels.base import DeliveryError, check_errcode, post
 from services.notify.rendering import Message
@@ -28,7 +28,7 @@ def dingtalk_sign(secret: str, timestamp_ms: int) -> str:
 
 
 async def send_dingtalk(
-    client: httpx.AsyncClient,
+    client: aiohttp.ClientSession,
     channel: DingTalkChannel,
     message: Message,
     delivery_id: str,

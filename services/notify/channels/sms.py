@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import httpx
+import aiohttp
 
 from services.notify.channels.base import DeliveryError, post
 from services.notify.rendering import Message
@@ -10,7 +10,7 @@ from shared.directory import SmsChannel
 
 
 async def send_sms(
-    client: httpx.AsyncClient,
+    client: aiohttp.ClientSession,
     channel: SmsChannel,
     message: Message,
     delivery_id: str,

@@ -6,7 +6,7 @@ import json
 import os
 import time
 
-import httpx
+import aiohttp
 
 from services.notify.channels.base import DeliveryError, post
 from services.notify.rendering import Message
@@ -15,7 +15,7 @@ from shared.directory import WebhookChannel
 
 
 async def send_webhook(
-    client: httpx.AsyncClient,
+    client: aiohttp.ClientSession,
     channel: WebhookChannel,
     message: Message,
     delivery_id: str,

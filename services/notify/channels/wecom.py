@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import httpx
+import aiohttp
 
 from services.notify.channels.base import check_errcode, post
 from services.notify.rendering import Message
@@ -21,7 +21,7 @@ def _clip(text: str, limit: int) -> str:
 
 
 async def send_wecom(
-    client: httpx.AsyncClient,
+    client: aiohttp.ClientSession,
     channel: WeComChannel,
     message: Message,
     delivery_id: str,
