@@ -24,6 +24,7 @@ from shared.broker import ensure_topics, make_broker
 from shared.consuming import Discipline, Refusal
 from shared.events import ComplaintReceived, ComplaintRejected, IngressUpdate
 from shared.http import dependency_checks, operations_router, refuse_without_echo
+from shared.ids import complaint_id_for
 from shared.logs import configure_logging
 from shared.mongo import database, make_mongo_client
 from shared.running import background, consuming
@@ -97,6 +98,8 @@ def create_app(settings: IntakeSettings | None = None) -> FastAPI:
         lambda items: handlers.admit_requests(items, deps),
         window_seconds=settings.group_commit_ms / 1000,
         max_items=settings.group_commit_max,
+        key=lambda item: complaint_id_for(item.submission.source, item.submission.source_ref),
+        in_flight=settings.group_commit_in_flight,
     )
 
     @broker.subscriber(

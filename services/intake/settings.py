@@ -27,6 +27,8 @@ class IntakeSettings(ServiceSettings):
     """How long the first HTTP submission of a group waits for others to join it."""
     group_commit_max: int = Field(default=256, ge=1)
     """Most HTTP submissions written and published together."""
+    group_commit_in_flight: int = Field(default=4, ge=1)
+    """Groups written at the same time."""
 
     @model_validator(mode="after")
     def _no_demo_key_in_production(self) -> IntakeSettings:
