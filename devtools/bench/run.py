@@ -201,6 +201,7 @@ def main() -> None:
         force=True,
     )
     logging.captureWarnings(True)
+    logging.getLogger("httpx").setLevel(logging.WARNING)  # one line per request otherwise
     say(f"bench: logs in {root / 'logs'}, the bench's own in {root / 'bench.log'}")
     results = asyncio.run(run(args, root))
     args.out.mkdir(parents=True, exist_ok=True)
