@@ -117,10 +117,8 @@ class Chaos:
                 GONGZHI_SMTP_HOST="127.0.0.1",
                 GONGZHI_SMTP_PORT=str(self.smtp.port),
                 GONGZHI_PUBLIC_BASE_URL=f"http://127.0.0.1:{ports['stats']}",
-                # Short leases and relays: a killed copy's work is taken over quickly.
-                GONGZHI_CLAIM_LEASE_SECONDS="3",
-                GONGZHI_DELIVERY_LEASE_SECONDS="10",
-                GONGZHI_DELIVERY_HANDOFF_SECONDS="5",
+                # Quick retries: deliveries failed while the SMTP server or a copy was
+                # away go out soon after, within many attempts.
                 GONGZHI_DELIVERY_RETRY_BASE_SECONDS="0.5",
                 GONGZHI_DELIVERY_RETRY_CAP_SECONDS="5",
                 GONGZHI_DELIVERY_MAX_ATTEMPTS="50",

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator, Callable, Coroutine
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine
 from typing import Any
 
 from faststream.kafka import KafkaBroker
@@ -32,12 +32,15 @@ async def consuming(
     broker: KafkaBroker,
     mongo: AsyncMongoClient[Any],
     *loops: BackgroundLoop,
+    drain: Callable[[], Awaitable[None]] | None = None,
 ) -> AsyncIterator[None]:
     """Start the broker, the service's background loops and the lag watcher.
 
     On the way out the order matters: the loops stop first because they publish through
-    the broker; then the broker, which commits what its handlers finished; the database
-    client closes last because both of them write through it."""
+    the broker; then, with ``drain``, the subscribers stop taking work and ``drain``
+    finishes what is in flight (it may still publish and write); then the broker, which
+    commits what its handlers finished; the database client closes last because all of
+    them write through it."""
     await broker.start()
     tasks = [asyncio.create_task(loop()) for loop in loops]
     tasks.append(asyncio.create_task(watch_lag(service, broker)))
@@ -45,5 +48,9 @@ async def consuming(
         yield
     finally:
         await stop_tasks(*tasks)
+        if drain is not None:
+            for subscriber in broker.subscribers:
+                await subscriber.stop()
+            await drain()
         await broker.stop()
         await mongo.close()

@@ -1,122 +1,38 @@
-"""Notify's composition root: the four trigger subscribers, the retry worker, the
-outcome publishers, and ``/health`` + ``/metrics``."""
+"""Notify's composition root: the directory, the owner of deliveries, the trigger
+subscriber, the outcome publishers, the flusher and ``/health`` + ``/metrics``."""
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
-import json
-import logging
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 
 import httpx
 import uvicorn
+from aiokafka.coordinator.assignors.range import RangePartitionAssignor
 from fastapi import FastAPI
 from faststream import AckPolicy
-from faststream.kafka import KafkaBroker, KafkaMessage
+from faststream.kafka import KafkaMessage
 
+from services.notify import handlers
 from services.notify.channels.dispatch import ChannelSender
-from services.notify.notifier import Notifier
+from services.notify.owner import Notifier
 from services.notify.rendering import Renderer
 from services.notify.sealing import Sealer
 from services.notify.settings import NotifySettings
-from services.notify.store import DeliveryStore, Origin
-from services.notify.triggers import (
-    Trigger,
-    from_escalated,
-    from_reminded,
-    from_routed,
-    from_updated,
-)
-from shared.broker import ensure_topics, make_broker, publish_dead_letter
-from shared.consuming import RecordInfo, handle_record
+from services.notify.store import DeliveryStore
+from shared.broker import ensure_topics, make_broker
+from shared.consuming import Discipline
 from shared.directory import default_directory_path, load_directory
-from shared.events import (
-    ComplaintEscalated,
-    ComplaintReminded,
-    ComplaintRouted,
-    ComplaintUpdated,
-    NotificationFailed,
-    NotificationSent,
-)
-from shared.http import dependency_checks, operations_router, stop_tasks
-from shared.lag import watch_lag
+from shared.events import NotificationFailed, NotificationSent
+from shared.http import dependency_checks, operations_router
 from shared.logs import configure_logging
-from shared.metrics import PUBLISHED
-from shared.mongo import Document, database, make_mongo_client
-from shared.topics import (
-    COMPLAINTS_ESCALATED,
-    COMPLAINTS_REMINDED,
-    COMPLAINTS_ROUTED,
-    COMPLAINTS_UPDATED,
-    NOTIFICATIONS_FAILED,
-    NOTIFICATIONS_SENT,
-    dead_letter_topic,
-)
+from shared.mongo import database, make_mongo_client
+from shared.ownership import OwnershipListener
+from shared.running import consuming
+from shared.topics import NOTIFICATIONS_FAILED, NOTIFICATIONS_SENT, dead_letter_topic
 
-SERVICE = "notify"
+SERVICE = handlers.SERVICE
 GROUP_ID = "gongzhi-notify"
-
-log = logging.getLogger(__name__)
-
-
-class BrokerOutcomes:
-    """Publishes what notify did on ``notifications.*`` and parks failures on ``dlq.notify``."""
-
-    def __init__(self, broker: KafkaBroker, settings: NotifySettings) -> None:
-        topic = settings.kafka.topic
-        self.broker = broker
-        self.dead_letters = topic(dead_letter_topic(SERVICE))
-        self._sent = broker.publisher(
-            topic(NOTIFICATIONS_SENT),
-            schema=NotificationSent,
-            description="A responder's channel accepted an alert (one per delivery id).",
-        )
-        self._failed = broker.publisher(
-            topic(NOTIFICATIONS_FAILED),
-            schema=NotificationFailed,
-            description="An alert could not be delivered: permanently, or after the last retry.",
-        )
-
-    async def sent(self, event: NotificationSent) -> None:
-        await self._sent.publish(event.model_dump_json().encode(), key=event.complaint_id.encode())
-        PUBLISHED.labels(SERVICE, NOTIFICATIONS_SENT).inc()
-
-    async def failed(self, event: NotificationFailed) -> None:
-        await self._failed.publish(
-            event.model_dump_json().encode(), key=event.complaint_id.encode()
-        )
-        PUBLISHED.labels(SERVICE, NOTIFICATIONS_FAILED).inc()
-
-    async def dead_letter(self, document: Document, error: str, attempts: int) -> None:
-        origin = document["origin"]
-        body = {
-            key: document[key]
-            for key in ("_id", "complaint_id", "responder_id", "channel", "reason", "trigger")
-        }
-        await publish_dead_letter(
-            self.broker,
-            topic=self.dead_letters,
-            service=SERVICE,
-            body=_json(body),
-            key=str(document["complaint_id"]).encode(),
-            origin_topic=origin["topic"],
-            origin_partition=origin["partition"],
-            origin_offset=origin["offset"],
-            error=f"delivery {document['_id']} to {document['responder_id']} "
-            f"over {document['channel']}: {error}",
-            attempts=attempts,
-        )
-
-
-def _json(value: object) -> bytes:
-    return json.dumps(value, ensure_ascii=False, default=str).encode()
-
-
-class Runtime:
-    """What the subscribers need, made in the lifespan."""
-
-    notifier: Notifier | None = None
 
 
 def create_app(settings: NotifySettings | None = None) -> FastAPI:
@@ -124,37 +40,55 @@ def create_app(settings: NotifySettings | None = None) -> FastAPI:
     topic = settings.kafka.topic
     directory = load_directory(settings.directory_path or default_directory_path())
     broker = make_broker(settings.kafka, client_id=SERVICE)
-    outcomes = BrokerOutcomes(broker, settings)
-    mongo = make_mongo_client(settings.mongo, SERVICE)
-    store = DeliveryStore(
-        database(mongo, settings.mongo),
-        Sealer(settings.seal_key()),
-        lease_seconds=settings.delivery_lease_seconds,
+    outcomes = handlers.BrokerOutcomes(
+        sent=broker.publisher(
+            topic(NOTIFICATIONS_SENT),
+            schema=NotificationSent,
+            description="A responder's channel accepted an alert (one per delivery id).",
+        ),
+        failed=broker.publisher(
+            topic(NOTIFICATIONS_FAILED),
+            schema=NotificationFailed,
+            description="An alert could not be delivered: permanently, or after the last retry.",
+        ),
+        dead_letters=broker.publisher(
+            topic(dead_letter_topic(SERVICE)),
+            description="Deliveries that failed for good, with the trigger's provenance.",
+        ),
     )
-    runtime = Runtime()
+    mongo = make_mongo_client(settings.mongo, SERVICE)
+    store = DeliveryStore(database(mongo, settings.mongo), Sealer(settings.seal_key()))
+    client = httpx.AsyncClient(
+        follow_redirects=False,
+        limits=httpx.Limits(
+            max_connections=settings.delivery_concurrency,
+            max_keepalive_connections=settings.delivery_concurrency,
+        ),
+    )
+    notifier = Notifier(
+        settings=settings,
+        directory=directory,
+        store=store,
+        sender=ChannelSender(settings, client),
+        renderer=Renderer(
+            public_base_url=settings.public_base_url, templates_dir=settings.templates_dir
+        ),
+        publisher=outcomes,
+    )
+    deps = handlers.NotifyDeps(notifier, {topic(name): name for name in handlers.PARSERS})
+    discipline = Discipline(broker, SERVICE, topic(dead_letter_topic(SERVICE)))
 
-    parsers: dict[str, Callable[[bytes], Trigger | None]] = {
-        topic(COMPLAINTS_ROUTED): lambda body: from_routed(
-            ComplaintRouted.model_validate_json(body)
-        ),
-        topic(COMPLAINTS_ESCALATED): lambda body: from_escalated(
-            ComplaintEscalated.model_validate_json(body)
-        ),
-        topic(COMPLAINTS_REMINDED): lambda body: from_reminded(
-            ComplaintReminded.model_validate_json(body)
-        ),
-        topic(COMPLAINTS_UPDATED): lambda body: from_updated(
-            ComplaintUpdated.model_validate_json(body)
-        ),
-    }
-
-    # One consumer for the four topics: one group member per instance joins faster and
-    # rebalances less than four would.
+    # One consumer for the four topics, all keyed by complaint id: partition i of each to
+    # one member, which records and attempts the deliveries they call for.
     @broker.subscriber(
-        *parsers,
+        *deps.topics,
         group_id=settings.kafka.group(GROUP_ID),
         auto_offset_reset="earliest",
         ack_policy=AckPolicy.NACK_ON_ERROR,
+        batch=True,
+        max_records=settings.batch_max_records,
+        partition_assignment_strategy=(RangePartitionAssignor,),
+        listener=OwnershipListener(notifier, notifier.lock),
         description=(
             "Alerts: the lead and each support on complaints.routed (routed or rerouted); "
             "each escalated_to responder on complaints.escalated; the lead on "
@@ -162,54 +96,26 @@ def create_app(settings: NotifySettings | None = None) -> FastAPI:
         ),
     )
     async def on_trigger(msg: KafkaMessage) -> None:
-        record = RecordInfo.of(msg.raw_message)
-
-        async def handle(body: bytes) -> None:
-            trigger = parsers[record.topic](body)
-            if trigger is None or runtime.notifier is None:
-                return
-            await runtime.notifier.accept(
-                trigger, Origin(record.topic, record.partition, record.offset)
-            )
-
-        await handle_record(
-            msg.body,
-            record,
-            handle,
-            broker=broker,
-            service=SERVICE,
-            dead_letter_topic=outcomes.dead_letters,
-        )
+        await discipline.run(msg.raw_message, lambda batch: handlers.accept_triggers(batch, deps))
 
     @contextlib.asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         await ensure_topics(settings.kafka)
-        stop = asyncio.Event()
-        async with httpx.AsyncClient(follow_redirects=False) as client:
-            notifier = Notifier(
-                settings=settings,
-                directory=directory,
-                store=store,
-                sender=ChannelSender(settings, client),
-                renderer=Renderer(
-                    public_base_url=settings.public_base_url, templates_dir=settings.templates_dir
-                ),
-                publisher=outcomes,
+        async with contextlib.AsyncExitStack() as stack:
+            stack.push_async_callback(client.aclose)
+            stack.push_async_callback(notifier.sender.close)
+            await stack.enter_async_context(
+                consuming(
+                    SERVICE,
+                    broker,
+                    mongo,
+                    notifier.run_flusher,
+                    # Attempts in flight finish and their outcomes are recorded and
+                    # reported once no new trigger comes in.
+                    drain=lambda: notifier.drain(timeout=settings.delivery_timeout_seconds),
+                )
             )
-            runtime.notifier = notifier
-            app.state.notifier = notifier
-            await broker.start()
-            retries = asyncio.create_task(notifier.run_retries(stop))
-            lag = asyncio.create_task(watch_lag(SERVICE, broker))
-            try:
-                yield
-            finally:
-                stop.set()
-                await stop_tasks(lag)
-                await broker.stop()
-                await retries
-                await notifier.drain(timeout=settings.delivery_timeout_seconds)
-                await mongo.close()
+            yield
 
     app = FastAPI(
         title="Gongzhi notify",
@@ -219,6 +125,7 @@ def create_app(settings: NotifySettings | None = None) -> FastAPI:
     )
     app.state.broker = broker
     app.state.store = store
+    app.state.notifier = notifier
     app.include_router(operations_router(SERVICE, dependency_checks(mongo, broker)))
     return app
 

@@ -16,7 +16,7 @@ ATTEMPTS = Counter(
 )
 RESENDS = Counter(
     "gongzhi_notify_resends_total",
-    "Attempts that took over a lost lease: the alert may reach its receiver twice "
-    "(with the same delivery id).",
+    "Deliveries resumed by a new owner after their old owner stopped: the alert may "
+    "reach its receiver twice (with the same delivery id).",
     ["channel"],
 )

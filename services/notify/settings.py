@@ -35,15 +35,18 @@ class NotifySettings(ServiceSettings):
     delivery_max_attempts: int = Field(default=5, ge=1)
     delivery_retry_base_seconds: float = Field(default=2.0, gt=0)
     delivery_retry_cap_seconds: float = Field(default=300.0, gt=0)
-    delivery_lease_seconds: float = Field(default=60.0, gt=0)
-    """How long one attempt owns a delivery; a longer silence means its instance died."""
-    delivery_handoff_seconds: float = Field(default=15.0, ge=0)
-    """How long a new delivery waits for the instance that claimed it before any
-    instance's retry worker may take it over."""
-    delivery_concurrency: int = Field(default=32, ge=1)
-    retry_poll_seconds: float = Field(default=1.0, gt=0)
-    outcome_relay_after_seconds: float = Field(default=5.0, gt=0)
-    """An outcome still unpublished this long after it was recorded is published again."""
+    delivery_concurrency: int = Field(default=64, ge=1)
+    """Attempts in flight at once, over every destination."""
+    per_destination_concurrency: int = Field(default=8, ge=1)
+    """Attempts in flight at once to one destination (a host, the SMTP server): a dead
+    receiver holds no more than these."""
+    smtp_sessions: int = Field(default=4, ge=1)
+    """SMTP sessions kept open and reused."""
+    outcome_flush_seconds: float = Field(default=0.05, gt=0)
+    outcome_batch: int = Field(default=200, ge=1)
+    """Outcomes are recorded and reported together, at most this long after the first
+    or as soon as this many are waiting."""
+    batch_max_records: int = Field(default=500, ge=1)
 
     contact_seal_key: SecretStr | None = None
     """Key that seals the reporter's name and phone in stored deliveries (any string;

@@ -114,9 +114,6 @@ def notify_settings(
         delivery_max_attempts=3,
         delivery_retry_base_seconds=0.05,
         delivery_retry_cap_seconds=0.5,
-        delivery_handoff_seconds=2.0,
-        retry_poll_seconds=0.1,
-        outcome_relay_after_seconds=1.0,
     )
 
 

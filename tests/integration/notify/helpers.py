@@ -13,7 +13,7 @@ from pymongo import AsyncMongoClient
 from devtools.loopback import produce
 from services.notify.app import create_app
 from services.notify.settings import NotifySettings
-from services.notify.store import COLLECTION
+from services.notify.store import OUTCOMES
 from shared.topics import NOTIFICATIONS_FAILED, NOTIFICATIONS_SENT
 from tests.support import collect
 
@@ -57,16 +57,17 @@ async def outcomes(
 
 
 async def deliveries(settings: NotifySettings) -> list[dict[str, Any]]:
+    """The recorded outcome of every finished delivery."""
     client: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(
         settings.mongo.url.get_secret_value(), tz_aware=True
     )
     try:
-        collection = client[settings.mongo.database][COLLECTION]
+        collection = client[settings.mongo.database][OUTCOMES]
         return [d async for d in collection.find({})]
     finally:
         await client.close()
 
 
 async def settle(seconds: float = 1.5) -> None:
-    """Give retry workers and redeliveries time to do anything they would wrongly do."""
+    """Give retries and redeliveries time to do anything they would wrongly do."""
     await asyncio.sleep(seconds)

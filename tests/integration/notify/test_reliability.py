@@ -5,21 +5,26 @@ from __future__ import annotations
 
 import asyncio
 import json
-from datetime import timedelta
+from typing import Any
 
 import pytest
+from pymongo import AsyncMongoClient
 
 from devtools.loopback import produce
 from devtools.receivers import HttpReceiver, SmtpReceiver
-from services.notify.app import create_app
 from services.notify.planning import plan_deliveries
+from services.notify.sealing import Sealer
 from services.notify.settings import NotifySettings
+from services.notify.store import DeliveryStore
 from services.notify.triggers import from_routed
+from shared.consuming import Origin
 from shared.directory import load_directory
+from shared.mongo import now_ms
+from shared.ownership import partition_of
 from shared.privacy import contains_full_phone
 from shared.topics import COMPLAINTS_ROUTED, dead_letter_topic
 from tests.integration.notify.helpers import deliveries, outcomes, publish, running, settle
-from tests.support import collect, wait_for
+from tests.support import collect
 from tests.unit.notify.builders import routed
 
 pytestmark = pytest.mark.integration
@@ -153,59 +158,54 @@ async def test_two_instances_and_a_redelivered_event_send_one_alert_per_delivery
     assert {(d["state"], d["attempts"], d["resends"]) for d in stored} == {("sent", 1, 0)}
 
 
-async def test_attempt_lost_with_its_instance_is_taken_over_and_counted_as_a_resend(
-    notify_settings: NotifySettings, http_receiver: HttpReceiver
+async def test_a_delivery_left_by_a_dead_instance_is_attempted_by_the_partitions_next_owner(
+    notify_settings: NotifySettings, http_receiver: HttpReceiver, infra: Any
 ) -> None:
-    settings = notify_settings.model_copy(update={"delivery_lease_seconds": 0.5})
     trigger = from_routed(routed("c-lost", lead="housing", support=[]))
-    [planned] = plan_deliveries(trigger, load_directory(settings.directory_path or ""))
-    crashed = create_app(settings)
-    async with crashed.router.lifespan_context(crashed):
-        store = crashed.state.store
-        from services.notify.store import Origin
-        from shared.mongo import now_ms
-
-        # An instance recorded the delivery, claimed its first attempt, then died. A long
-        # handoff keeps this app's own retry worker from taking the first attempt before
-        # the dead instance does; it steps in only when that attempt's lease runs out.
-        await store.create(
-            planned, trigger, Origin("t", 0, 0), now=now_ms(), handoff=timedelta(hours=1)
-        )
-        assert await store.claim(planned.delivery_id, "dead-instance", now=now_ms(), first=True)
-        document = await wait_for(lambda: _sent(store, planned.delivery_id), timeout=15)
-
-    assert (document["attempts"], document["resends"]) == (2, 1)
+    [planned] = plan_deliveries(trigger, load_directory(notify_settings.directory_path or ""))
+    client: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(infra.mongodb_url, tz_aware=True)
+    store = DeliveryStore(
+        client[notify_settings.mongo.database], Sealer(notify_settings.seal_key())
+    )
+    # What an instance leaves when it dies after recording a delivery (the trigger's
+    # offset committed), before its outcome was recorded: the delivery and its marker.
+    partition = partition_of("c-lost", 2)
+    document = store.delivery_document(
+        planned, trigger, Origin("t", partition, 0), partition=partition, now=now_ms()
+    )
+    assert await store.claim([document]) == {planned.delivery_id}
+    try:
+        async with running(notify_settings):
+            [result] = await outcomes(notify_settings, 1, timeout=20)
+        [stored] = await deliveries(notify_settings)
+    finally:
+        await client.close()
+    assert (result["outcome"], result["delivery_id"]) == ("sent", planned.delivery_id)
+    # It may have gone out before the old owner died: counted as a possible resend.
+    assert (stored["attempts"], stored["resends"]) == (1, 1)
     [request] = http_receiver.requests("/hooks/housing")
     assert request.delivery_id == planned.delivery_id
 
 
-async def test_racing_instances_win_each_attempt_exactly_once(
-    notify_settings: NotifySettings,
+async def test_of_instances_recording_the_same_deliveries_exactly_one_holds_each(
+    notify_settings: NotifySettings, infra: Any
 ) -> None:
-    trigger = from_routed(routed("c-race", lead="housing", support=[]))
     directory = load_directory(notify_settings.directory_path or "")
-    first, second = create_app(notify_settings), create_app(notify_settings)
-    async with first.router.lifespan_context(first), second.router.lifespan_context(second):
-        stores = [first.state.store, second.state.store]
-        from services.notify.store import Origin
-        from shared.mongo import now_ms
-
-        for round_ in range(20):
-            trigger_n = trigger.model_copy(update={"occasion": f"race-{round_}"})
-            [planned] = plan_deliveries(trigger_n, directory)
-            # A long handoff keeps the instances' own retry workers out of the race.
-            await stores[0].create(
-                planned, trigger_n, Origin("t", 0, 0), now=now_ms(), handoff=timedelta(hours=1)
-            )
-            claims = await asyncio.gather(
-                *(
-                    store.claim(planned.delivery_id, f"instance-{i}", now=now_ms(), first=True)
-                    for i, store in enumerate(stores * 3)
-                )
-            )
-            assert sum(claim is not None for claim in claims) == 1
-
-
-async def _sent(store: object, delivery_id: str) -> dict[str, object] | None:
-    document = await store.get(delivery_id)  # type: ignore[attr-defined]
-    return document if document and document["state"] == "sent" else None
+    client: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(infra.mongodb_url, tz_aware=True)
+    stores = [DeliveryStore(client[notify_settings.mongo.database], Sealer("k")) for _ in range(4)]
+    try:
+        for round_ in range(10):
+            triggers = [
+                from_routed(routed(f"c-race-{round_}-{i}", lead="housing", support=["fire"]))
+                for i in range(25)
+            ]
+            documents = [
+                stores[0].delivery_document(p, t, Origin("t", 0, 0), partition=0, now=now_ms())
+                for t in triggers
+                for p in plan_deliveries(t, directory)
+            ]
+            won = await asyncio.gather(*(store.claim(documents) for store in stores))
+            every = [i for ids in won for i in ids]
+            assert sorted(every) == sorted(d["_id"] for d in documents), f"round {round_}"
+    finally:
+        await client.close()

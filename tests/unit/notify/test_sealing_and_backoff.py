@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from services.notify.notifier import retry_delay
+from services.notify.owner import retry_delay
 from services.notify.sealing import Sealer
 from shared.events import Reporter
 from shared.privacy import contains_full_phone
