@@ -4,8 +4,10 @@ per stage, as the ceiling the services are compared to.
     ingress ─ intake ─▶ received ─ routing ─▶ routed ─ notify ─▶ outcomes
                  │          │         │          │        │           │
                  ▼          └─────────┼──────────┴─ stats ◀───────────┘
-         1 submission        1 version         2 deliveries       1 complaint upsert
-                                               + 2 outcomes       + 1 upsert per delivery
+         1 submission        1 version       per alert: 1 open    1 complaint upsert
+                                             marker, 1 delivery,  + 1 upsert per delivery
+                                             1 outcome; markers
+                                             deleted at the end
 
 Each stage consumes a batch (up to 500 records), decides in memory, writes each of its
 collections once per batch (``insert_many(ordered=False)`` of documents whose ``_id``
@@ -14,7 +16,8 @@ statements per command), sends every event without awaiting each (``acks="all"``
 idempotent producer, 5 ms linger, as the services), awaits them together and commits
 once. A replayed batch writes the same documents (duplicate keys are the answer, not an
 error) and sends the same event ids. No framework, no validation beyond JSON, no real
-HTTP or SMTP: notify's "delivery" is recording it and its outcome.
+HTTP or SMTP: notify's "delivery" is recording it and its outcome, in the order of
+notify's store (open markers, deliveries; outcomes, events, then the markers deleted).
 
 ``python -m devtools.bench.baseline STAGE --bootstrap … --mongodb-url …`` runs one stage
 until SIGTERM; it prints a JSON line on stdout when it is ready and after each batch
@@ -37,7 +40,7 @@ from typing import Any
 import orjson
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from aiokafka.structs import ConsumerRecord
-from pymongo import AsyncMongoClient, UpdateOne
+from pymongo import AsyncMongoClient, DeleteOne, UpdateOne
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import BulkWriteError
 from pymongo.monitoring import (
@@ -75,12 +78,23 @@ class Shape:
     deliveries: int = 2
 
     def documents(self) -> dict[str, int]:
+        """Written per message (inserted or upserted)."""
         return {
             "intake": 1,
             "routing": 1,
-            "notify": 2 * self.deliveries,
+            # A delivery, its open marker and its outcome per alert.
+            "notify": 3 * self.deliveries,
+            # The complaint's facts and one document per delivery.
             "stats": 1 + self.deliveries,
         }
+
+    def deleted(self) -> dict[str, int]:
+        """Deleted again per message: notify's open markers, once the outcomes are out."""
+        return {"notify": self.deliveries}
+
+    def kept(self) -> dict[str, int]:
+        deleted = self.deleted()
+        return {stage: n - deleted.get(stage, 0) for stage, n in self.documents().items()}
 
 
 @dataclass(frozen=True)
@@ -149,11 +163,12 @@ def headers_of(record: ConsumerRecord) -> list[tuple[str, bytes]]:
 @dataclass
 class Batch:
     """What one stage makes of a consumed batch: documents to insert and upserts, by
-    collection, and events to send."""
+    collection, events to send, and documents to delete once the events are out."""
 
     inserts: dict[str, list[Document]] = field(default_factory=dict)
     upserts: dict[str, list[UpdateOne]] = field(default_factory=dict)
     sends: list[Outgoing] = field(default_factory=list)
+    deletes: dict[str, list[str]] = field(default_factory=dict)
 
 
 def intake(records: Sequence[ConsumerRecord], topics: Topics, now: datetime) -> Batch:
@@ -209,13 +224,15 @@ def delivery_ids(complaint_id: str, shape: Shape) -> list[str]:
 
 
 def notify_deliveries(records: Sequence[ConsumerRecord], now: datetime, shape: Shape) -> Batch:
-    """The deliveries of a batch, recorded before any is attempted."""
-    batch = Batch(inserts={"baseline_deliveries": []})
+    """The deliveries of a batch, recorded before any is attempted: the open markers
+    first, then the deliveries (``write(..., in_order=True)``), as notify's store does."""
+    batch = Batch(inserts={"baseline_open": [], "baseline_deliveries": []})
     for record in records:
         routed = orjson.loads(record.value)
         complaint_id = routed["complaint_id"]
         title = f"[{routed['category']}] {routed['compound_id']}: {complaint_id}"
         for index, delivery_id in enumerate(delivery_ids(complaint_id, shape)):
+            batch.inserts["baseline_open"].append({"_id": delivery_id, "at": now})
             batch.inserts["baseline_deliveries"].append(
                 {
                     "_id": delivery_id,
@@ -232,8 +249,8 @@ def notify_outcomes(
     records: Sequence[ConsumerRecord], topics: Topics, shape: Shape, alerted: float
 ) -> Batch:
     """The outcomes of a batch's deliveries ("sent": the baseline sends nothing), to
-    record and publish."""
-    batch = Batch(inserts={"baseline_outcomes": []})
+    record and publish; their open markers are deleted once the outcomes are out."""
+    batch = Batch(inserts={"baseline_outcomes": []}, deletes={"baseline_open": []})
     for record in records:
         complaint_id = orjson.loads(record.value)["complaint_id"]
         for index, delivery_id in enumerate(delivery_ids(complaint_id, shape)):
@@ -245,6 +262,7 @@ def notify_outcomes(
                 "outcome": "sent",
             }
             batch.inserts["baseline_outcomes"].append({"_id": delivery_id, **outcome})
+            batch.deletes["baseline_open"].append(delivery_id)
             batch.sends.append(
                 (
                     topics.outcomes,
@@ -350,13 +368,23 @@ async def upsert_all(db: AsyncDatabase[Document], name: str, operations: list[Up
         await db[name].bulk_write(operations[start : start + STATEMENTS_PER_COMMAND], ordered=False)
 
 
-async def write(db: AsyncDatabase[Document], batch: Batch) -> None:
-    """Each collection once, the collections side by side (as a service's store does)."""
+async def delete_all(db: AsyncDatabase[Document], name: str, ids: list[str]) -> None:
+    for start in range(0, len(ids), STATEMENTS_PER_COMMAND):
+        part = ids[start : start + STATEMENTS_PER_COMMAND]
+        await db[name].bulk_write([DeleteOne({"_id": i}) for i in part], ordered=False)
+
+
+async def write(db: AsyncDatabase[Document], batch: Batch, *, in_order: bool = False) -> None:
+    """Each collection once: side by side, or one after the other ``in_order``."""
     writes: list[Awaitable[None]] = [
         *(insert_new(db, name, docs) for name, docs in batch.inserts.items()),
         *(upsert_all(db, name, ops) for name, ops in batch.upserts.items()),
     ]
-    await asyncio.gather(*writes)
+    if in_order:
+        for one in writes:
+            await one
+    else:
+        await asyncio.gather(*writes)
 
 
 Say = Callable[[dict[str, Any]], None]
@@ -416,7 +444,7 @@ async def run_stage(
             elif stage == "routing":
                 batch = routing(records, topics, now)
             elif stage == "notify":
-                await write(db, notify_deliveries(records, now, shape))
+                await write(db, notify_deliveries(records, now, shape), in_order=True)
                 batch = notify_outcomes(records, topics, shape, time.monotonic())
             else:
                 batch, marks = stats(records, topics, completion)
@@ -427,6 +455,7 @@ async def run_stage(
                 for topic, key, value, headers in batch.sends
             ]
             await asyncio.gather(*sent)
+            await asyncio.gather(*(delete_all(db, n, ids) for n, ids in batch.deletes.items()))
             acknowledged = time.perf_counter()
             await consumer.commit()
             committed = time.perf_counter()

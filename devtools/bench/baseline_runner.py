@@ -35,8 +35,9 @@ class StageError(RuntimeError):
 
 
 def batch_figures(batches: list[dict[str, Any]]) -> dict[str, dict[str, float]]:
-    """Per stage: batches handled, mean records per batch and mean milliseconds spent
-    writing, awaiting the sends and committing per batch."""
+    """Per stage: batches handled, mean records per batch and mean milliseconds per
+    batch spent writing, awaiting the sends (and deleting notify's open markers), and
+    committing."""
     figures: dict[str, dict[str, float]] = {}
     for stage in STAGES:
         mine = [b for b in batches if b.get("stage") == stage]

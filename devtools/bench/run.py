@@ -70,11 +70,7 @@ async def run(args: argparse.Namespace, root: Path) -> dict[str, Any]:
     log_dir = root / "logs"
     shape = Shape()
     try:
-        documents = ", ".join(f"{k} {v}" for k, v in shape.documents().items())
-        say(
-            "bench: fair baseline, one process per stage, documents written per message: "
-            f"{documents}"
-        )
+        say(f"bench: fair baseline, one process per stage; {baseline_documents(shape)}")
         baseline = BaselineRun(infra, root, log_dir, shape)
         await baseline.start()
         try:
@@ -148,23 +144,32 @@ def results_of(
         "db_commands_by_command": {name: c["by_command"] for name, c in commands.items()},
         "saturation_step": saturated["load"],
         "baseline_documents_per_message": shape.documents(),
+        "baseline_documents_deleted_per_message": shape.deleted(),
         "documents_kept_per_complaint": kept,
         "baseline_steps": baseline_steps,
         "steps": [*steps, http],
     }
 
 
-def documents_line(results: dict[str, Any]) -> str:
+def baseline_documents(shape: Shape) -> str:
+    deleted = shape.deleted()
+    return "documents written per message: " + ", ".join(
+        f"{stage} {n}" + (f" ({deleted[stage]} deleted again)" if stage in deleted else "")
+        for stage, n in shape.documents().items()
+    )
+
+
+def documents_line(results: dict[str, Any], shape: Shape) -> str:
     kept = results["documents_kept_per_complaint"]
     parts = []
     for service, collections in kept.items():
         inner = ", ".join(f"{name} {value:g}" for name, value in collections.items())
         parts.append(f"{service} {sum(collections.values()):.2f} ({inner})")
     return (
-        "documents the pipeline keeps per complaint (written minus deleted): "
+        "documents the pipeline keeps per complaint at the end: "
         + "; ".join(parts)
-        + "\ndocuments the baseline writes per message: "
-        + ", ".join(f"{k} {v}" for k, v in results["baseline_documents_per_message"].items())
+        + f"\nthe baseline's {baseline_documents(shape)}; kept: "
+        + ", ".join(f"{k} {v}" for k, v in shape.kept().items())
     )
 
 
@@ -213,7 +218,7 @@ def main() -> None:
         f"{results['ratio']} of the fair baseline ({results['baseline_per_s']}/s); "
         f"HTTP intake {results['http_per_s']} req/s\n"
         f"db commands per complaint at saturation ({results['saturation_step']}): {commands}\n"
-        + documents_line(results)
+        + documents_line(results, Shape())
     )
     say(format_targets(targets(results, args.concurrency), results["steps"]))
     say(f"results: {path}")

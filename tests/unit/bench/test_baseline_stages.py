@@ -74,6 +74,13 @@ def test_each_stage_writes_the_documents_the_shape_states() -> None:
     }
     assert written == {stage: n * 30 for stage, n in shape.documents().items()}
     assert len(outcomes.sends) == 60
+    # The open markers are the ones deleted again, once the outcomes are out.
+    assert outcomes.deletes == {
+        "baseline_open": [d["_id"] for d in deliveries.inserts["baseline_open"]]
+    }
+    assert {stage: len(ids) // 30 for stage, ids in outcomes.deletes.items()} == {
+        "baseline_open": shape.deleted()["notify"]
+    }
 
 
 def test_ids_derive_from_the_message_so_a_replay_writes_the_same_documents() -> None:
