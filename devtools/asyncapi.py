@@ -33,6 +33,7 @@ TOPIC_SCHEMAS: dict[str, type[BaseModel]] = {
     topics.NOTIFICATIONS_SENT: events.NotificationSent,
     topics.NOTIFICATIONS_FAILED: events.NotificationFailed,
     topics.STATS_SNAPSHOTS: events.StatsSnapshot,
+    topics.STATS_CHANGED: events.ScopeChanged,
 }
 
 SERVICES = ("intake", "routing", "notify", "stats")

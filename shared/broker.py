@@ -128,32 +128,3 @@ def dead_letter_headers(
 def dead_letter_body(body: bytes) -> bytes:
     """The parked copy of a message: phones masked, cut to the broker's size limit."""
     return scrub_phones(body.decode("utf-8", errors="replace")).encode()[:MAX_MESSAGE_BYTES]
-
-
-async def publish_dead_letter(
-    broker: KafkaBroker,
-    *,
-    topic: str,
-    service: str,
-    body: bytes,
-    key: bytes | None,
-    origin_topic: str,
-    origin_partition: int,
-    origin_offset: int,
-    error: str,
-    attempts: int,
-) -> None:
-    """Park one message that retrying cannot fix (notify, until it moves to batches)."""
-    await broker.publish(
-        dead_letter_body(body),
-        topic=topic,
-        key=key,
-        headers=dead_letter_headers(
-            service=service,
-            origin_topic=origin_topic,
-            origin_partition=origin_partition,
-            origin_offset=origin_offset,
-            error=error,
-            attempts=attempts,
-        ),
-    )

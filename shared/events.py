@@ -262,6 +262,13 @@ class UpdateReply(Message):
     reason: str | None = None
 
 
+class ScopeChanged(Message):
+    """A snapshot scope whose figures changed (internal topic ``stats.changed``, key =
+    scope): it tells the one stats instance that publishes the scope to do so."""
+
+    scope: str
+
+
 class Breach(StrEnum):
     ACKNOWLEDGE = "acknowledge"
     RESOLVE = "resolve"

@@ -29,6 +29,27 @@ class Publisher(Protocol):
     ) -> Any: ...
 
 
+class ToTopic:
+    """A topic reached through the broker itself, for what has no declared publisher in
+    the AsyncAPI document (dead letters carry whatever message was parked)."""
+
+    def __init__(self, broker: Any, topic: str) -> None:
+        self.broker, self.topic = broker, topic
+
+    async def publish(
+        self,
+        message: Any,
+        topic: str = "",
+        *,
+        key: bytes | Any | None = None,
+        headers: dict[str, str] | None = None,
+        no_confirm: bool = False,
+    ) -> Any:
+        return await self.broker.publish(
+            message, topic=topic or self.topic, key=key, headers=headers, no_confirm=no_confirm
+        )
+
+
 class Sends:
     """The events of one batch (or one group of HTTP requests) on their way out."""
 

@@ -17,6 +17,9 @@ NOTIFICATIONS_FAILED = "notifications.failed"
 STATS_SNAPSHOTS = "stats.snapshots"
 ROUTING_REPLIES = "routing.replies"
 """Internal: routing's answers to the updates intake forwards (key = request id)."""
+STATS_CHANGED = "stats.changed"
+"""Internal: a scope whose figures changed, for the one stats instance that publishes
+its snapshot (key = scope)."""
 HOTSPOTS_DETECTED = "hotspots.detected"
 HOTSPOTS_CLOSED = "hotspots.closed"
 
@@ -62,6 +65,7 @@ def topic_specs(partitions: int = 4) -> list[TopicSpec]:
             {"cleanup.policy": "compact", "min.cleanable.dirty.ratio": "0.1"},
         )
     )
-    # An answer is waited for seconds at most; an hour of them is plenty to keep.
-    specs.append(TopicSpec(ROUTING_REPLIES, partitions, {"retention.ms": str(3600 * 1000)}))
+    # Answers and change notices are read within seconds; an hour of them is plenty.
+    for internal in (ROUTING_REPLIES, STATS_CHANGED):
+        specs.append(TopicSpec(internal, partitions, {"retention.ms": str(3600 * 1000)}))
     return specs

@@ -28,6 +28,7 @@ from shared.http import dependency_checks, operations_router
 from shared.logs import configure_logging
 from shared.mongo import database, make_mongo_client
 from shared.ownership import OwnershipListener
+from shared.publishing import ToTopic
 from shared.running import consuming
 from shared.topics import NOTIFICATIONS_FAILED, NOTIFICATIONS_SENT, dead_letter_topic
 
@@ -51,10 +52,7 @@ def create_app(settings: NotifySettings | None = None) -> FastAPI:
             schema=NotificationFailed,
             description="An alert could not be delivered: permanently, or after the last retry.",
         ),
-        dead_letters=broker.publisher(
-            topic(dead_letter_topic(SERVICE)),
-            description="Deliveries that failed for good, with the trigger's provenance.",
-        ),
+        dead_letters=ToTopic(broker, topic(dead_letter_topic(SERVICE))),
     )
     mongo = make_mongo_client(settings.mongo, SERVICE)
     store = DeliveryStore(database(mongo, settings.mongo), Sealer(settings.seal_key()))

@@ -13,7 +13,6 @@ Time-dependent figures (a due time passing) are taken at ``now``."""
 
 from __future__ import annotations
 
-import statistics
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
@@ -22,35 +21,17 @@ from typing import Any
 
 from services.stats.complaint import ComplaintRecord
 from services.stats.periods import days_of_month, is_month
-
-RATE_DIGITS = 4
-UNKNOWN = "unknown"
-
-COUNT_NAMES = (
-    "received",
-    "duplicates",
-    "routed",
-    "acknowledged",
-    "acknowledged_on_time",
-    "acknowledge_due",
-    "acknowledge_overdue",
-    "resolved",
-    "resolve_overdue",
-    "open",
-    "rated",
-    "satisfied",
-    "basically_satisfied",
-    "dissatisfied",
-    "reopened",
-    "bounces",
-    "escalations",
-    "escalated_complaints",
-    "reminders",
-    "notifications_sent",
-    "notifications_failed",
+from services.stats.tallies import (
+    RATE_NAMES as RATE_NAMES,
 )
-RATE_NAMES = ("response_rate", "resolution_rate", "satisfaction_rate")
-MEDIAN_NAMES = ("time_to_acknowledge", "time_to_resolve")
+from services.stats.tallies import (
+    UNKNOWN,
+    NotificationRecord,
+    in_period,
+    note_tally,
+    record_tally,
+    total,
+)
 
 
 @dataclass(frozen=True)
@@ -87,40 +68,6 @@ class Filters:
         return Filters(**{**vars(self), **changes})
 
 
-@dataclass(frozen=True)
-class NotificationRecord:
-    delivery_id: str
-    complaint_id: str
-    responder_id: str
-    outcome: str  # "sent" | "failed"
-    day: str
-    month: str
-
-    @classmethod
-    def from_doc(cls, doc: Mapping[str, Any]) -> NotificationRecord:
-        return cls(
-            delivery_id=str(doc["_id"]),
-            complaint_id=doc["complaint_id"],
-            responder_id=doc["responder_id"],
-            outcome=doc["outcome"],
-            day=doc["day"],
-            month=doc["month"],
-        )
-
-
-def _in(period: str, day: str | None, month: str | None) -> bool:
-    return period in (day, month)
-
-
-def _rate(numerator: int, denominator: int) -> float | None:
-    return None if denominator == 0 else round(numerator / denominator, RATE_DIGITS)
-
-
-def _median(values: Iterable[float | None]) -> float | None:
-    present = [v for v in values if v is not None]
-    return None if not present else float(statistics.median(present))
-
-
 def _tally(
     items: Iterable[ComplaintRecord], key: Callable[[ComplaintRecord], str | None]
 ) -> dict[str, int]:
@@ -135,55 +82,19 @@ def summary(
     now: datetime,
     lookup: Mapping[str, ComplaintRecord],
 ) -> dict[str, Any]:
-    """Counts, rates, medians and breakdowns of one scope."""
+    """Counts, rates, medians and breakdowns of one scope: the sum of what each admitted
+    complaint and delivery adds (``tallies``), as the running snapshots add it up."""
     admitted = [c for c in complaints if filters.admits(c)]
-    received = [c for c in admitted if _in(period, c.received_day, c.received_month)]
-    routed = [c for c in admitted if _in(period, c.routed_day, c.routed_month)]
-    notes = [
-        n
-        for n in notifications
-        if _in(period, n.day, n.month) and filters.admits_notification(n, lookup)
-    ]
-    ratings = Counter(c.rating for c in routed if c.rating)
-    counts = {
-        "received": len(received),
-        "duplicates": sum(1 for c in received if c.status == "duplicate"),
-        "routed": len(routed),
-        "acknowledged": sum(1 for c in routed if c.acknowledged_at is not None),
-        "acknowledged_on_time": sum(1 for c in routed if c.ack_on_time is True),
-        "acknowledge_due": sum(1 for c in routed if c.acknowledge_due(now)),
-        "acknowledge_overdue": sum(1 for c in routed if c.acknowledge_overdue(now)),
-        "resolved": sum(1 for c in routed if c.resolved_at is not None),
-        "resolve_overdue": sum(1 for c in routed if c.resolve_overdue(now)),
-        "open": sum(1 for c in routed if c.resolved_at is None and c.status != "duplicate"),
-        "rated": sum(ratings.values()),
-        "satisfied": ratings["satisfied"],
-        "basically_satisfied": ratings["basically_satisfied"],
-        "dissatisfied": ratings["dissatisfied"],
-        "reopened": sum(c.reopened for c in routed),
-        "bounces": sum(c.bounces for c in routed),
-        "escalations": sum(c.escalations for c in routed),
-        "escalated_complaints": sum(1 for c in routed if c.escalations),
-        "reminders": sum(c.reminders for c in routed),
-        "notifications_sent": sum(1 for n in notes if n.outcome == "sent"),
-        "notifications_failed": sum(1 for n in notes if n.outcome == "failed"),
-    }
-    rates = {
-        "response_rate": _rate(counts["acknowledged_on_time"], counts["acknowledge_due"]),
-        "resolution_rate": _rate(counts["resolved"], counts["routed"]),
-        "satisfaction_rate": _rate(
-            counts["satisfied"] + counts["basically_satisfied"], counts["rated"]
-        ),
-    }
-    medians = {
-        "time_to_acknowledge": _median(c.ack_seconds for c in routed),
-        "time_to_resolve": _median(c.resolve_seconds for c in routed if c.resolved_at),
-    }
-    return {
-        "counts": counts,
-        "rates": rates,
-        "medians_seconds": medians,
-        "by_category": _tally(received, lambda c: c.category),
+    received = [c for c in admitted if in_period(period, c.received_day, c.received_month)]
+    scope = total(record_tally(c, period, now) for c in admitted)
+    scope.add(
+        total(
+            note_tally(n)
+            for n in notifications
+            if in_period(period, n.day, n.month) and filters.admits_notification(n, lookup)
+        )
+    )
+    return scope.figures() | {
         "by_status": _tally(received, lambda c: c.status),
         "by_compound": _tally(received, lambda c: c.compound_id),
         "by_community": _tally(received, lambda c: c.community_id),

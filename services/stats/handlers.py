@@ -1,14 +1,16 @@
-"""Turning a consumed batch of events into per-document groups of facts.
+"""Stats' handlers: what a consumed batch says, complaint by complaint (pure), and the
+batch handler that hands it to the owner.
 
 Several events of one complaint arrive on different topics, often in one batch; a
-group holds everything one batch says about one complaint (its facts, its
-deliveries and the tallies it keeps of them), so the store writes each complaint's
-document once per batch instead of once per event."""
+batch's facts are gathered per complaint so that its document is written once per
+batch however many of its events the batch held."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import tzinfo
+from typing import TYPE_CHECKING
 
 from pydantic import BaseModel
 
@@ -20,7 +22,7 @@ from services.stats.facts import (
     rejection_fact,
 )
 from services.stats.periods import periods_of
-from shared.consuming import PermanentError, RecordInfo
+from shared.consuming import Origin, PermanentError, Record, Refusal, decode_each
 from shared.events import (
     ComplaintEscalated,
     ComplaintReceived,
@@ -30,6 +32,7 @@ from shared.events import (
     ComplaintUpdated,
     NotificationFailed,
     NotificationSent,
+    ScopeChanged,
 )
 from shared.topics import (
     COMPLAINTS_ESCALATED,
@@ -40,7 +43,11 @@ from shared.topics import (
     COMPLAINTS_UPDATED,
     NOTIFICATIONS_FAILED,
     NOTIFICATIONS_SENT,
+    STATS_CHANGED,
 )
+
+if TYPE_CHECKING:
+    from services.stats.owner import StatsOwner
 
 MODELS: dict[str, type[BaseModel]] = {
     COMPLAINTS_RECEIVED: ComplaintReceived,
@@ -69,75 +76,90 @@ def parse(topic: str, body: bytes) -> BaseModel:
     event = model.model_validate_json(body)
     if isinstance(event, COMPLAINT_EVENTS) and not event.complaint_id.strip():
         raise PermanentError("event names no complaint")
+    if isinstance(event, NotificationSent | NotificationFailed) and not event.complaint_id:
+        raise PermanentError("notification names no complaint")
     return event
 
 
 @dataclass
-class Source:
-    """A record a group was built from: replayed one by one if the group cannot be stored."""
+class ComplaintChanges:
+    """What one batch says about one complaint."""
 
-    topic: str
-    body: bytes
-    record: RecordInfo
+    partition: int
+    events: dict[str, Fact] = field(default_factory=dict)
+    notified: dict[str, Fact] = field(default_factory=dict)
+    periods: set[str] = field(default_factory=set)
 
 
 @dataclass
-class Group:
-    """What one batch says about one document family: a complaint with its deliveries,
-    a delivery that names no complaint, or the rejections."""
-
-    complaint_id: str | None = None
-    facts: dict[str, Fact] = field(default_factory=dict)
-    """Complaint facts by fact key."""
-    periods: set[str] = field(default_factory=set)
-    """The days and months the complaint facts happened in."""
-    notified: dict[str, Fact] = field(default_factory=dict)
-    """The complaint's tally entries by fact key."""
-    deliveries: dict[str, dict[str, Fact]] = field(default_factory=dict)
-    """Delivery facts by delivery id, then fact key."""
-    alerted: set[tuple[str, str]] = field(default_factory=set)
-    """(period, responder) pairs the deliveries count in."""
-    rejections: dict[str, Fact] = field(default_factory=dict)
-    sources: list[Source] = field(default_factory=list)
-
-
 class Batch:
-    def __init__(self, tz: tzinfo) -> None:
-        self.tz = tz
-        self.groups: dict[tuple[str, str], Group] = {}
+    complaints: dict[str, ComplaintChanges] = field(default_factory=dict)
+    rejections: dict[str, Fact] = field(default_factory=dict)
+    changed_scopes: set[str] = field(default_factory=set)
+    """Scopes other instances (or this one) changed, from ``stats.changed``."""
 
-    def _group(self, kind: str, key: str, complaint_id: str | None = None) -> Group:
-        group = self.groups.get((kind, key))
-        if group is None:
-            group = self.groups[(kind, key)] = Group(complaint_id=complaint_id)
-        return group
-
-    def add(self, event: BaseModel, source: Source) -> None:
+    def add(self, event: BaseModel, origin: Origin, tz: tzinfo) -> None:
         if isinstance(event, ComplaintRejected):
-            group = self._group("rejections", "")
-            periods = periods_of(event.occurred_at, self.tz)
-            group.rejections[fact_key(event.event_id)] = rejection_fact(event) | {
-                "periods": periods
+            self.rejections[fact_key(event.event_id)] = rejection_fact(event) | {
+                "periods": periods_of(event.occurred_at, tz),
+                "partition": origin.partition,
             }
-        elif isinstance(event, NotificationSent | NotificationFailed):
+            return
+        if isinstance(event, NotificationSent | NotificationFailed):
             fact = notification_fact(event)
-            key = fact_key(event.event_id)
-            if fact["complaint_id"]:
-                group = self._group("complaint", fact["complaint_id"], fact["complaint_id"])
-                group.notified[key] = {
-                    "delivery_id": event.delivery_id,
-                    "outcome": fact["outcome"],
-                    "at": fact["at"],
-                }
-            else:
-                group = self._group("delivery", event.delivery_id)
-            group.deliveries.setdefault(event.delivery_id, {})[key] = fact
-            for period in periods_of(fact["at"], self.tz):
-                group.alerted.add((period, fact["responder_id"]))
-        else:
-            assert isinstance(event, COMPLAINT_EVENTS)
-            group = self._group("complaint", event.complaint_id, event.complaint_id)
-            fact = complaint_fact(event)
-            group.facts[fact_key(event.event_id)] = fact
-            group.periods.update(periods_of(fact["at"], self.tz))
-        group.sources.append(source)
+            changes = self._of(event.complaint_id, origin)
+            changes.notified[fact_key(event.event_id)] = {
+                "delivery_id": event.delivery_id,
+                "responder_id": event.responder_id,
+                "channel": event.channel,
+                "reason": fact["reason"],
+                "outcome": fact["outcome"],
+                "at": fact["at"],
+            }
+            changes.periods.update(periods_of(fact["at"], tz))
+            return
+        assert isinstance(event, COMPLAINT_EVENTS)
+        fact = complaint_fact(event)
+        changes = self._of(event.complaint_id, origin)
+        changes.events[fact_key(event.event_id)] = fact
+        changes.periods.update(periods_of(fact["at"], tz))
+
+    def _of(self, complaint_id: str, origin: Origin) -> ComplaintChanges:
+        found = self.complaints.get(complaint_id)
+        if found is None:
+            found = self.complaints[complaint_id] = ComplaintChanges(origin.partition)
+        return found
+
+
+def read_batch(
+    records: Sequence[Record], topics: Mapping[str, str], tz: tzinfo
+) -> tuple[Batch, list[Refusal]]:
+    """A consumed batch gathered per complaint; what cannot be read, refused."""
+    batch = Batch()
+    events, refused = decode_each(
+        [r for r in records if topics.get(r.topic) != STATS_CHANGED],
+        lambda record: parse(topics[record.topic], record.value or b""),
+    )
+    for origin, event in events:
+        batch.add(event, origin, tz)
+    notices, unreadable = decode_each(
+        [r for r in records if topics.get(r.topic) == STATS_CHANGED],
+        lambda record: ScopeChanged.model_validate_json(record.value or b""),
+    )
+    batch.changed_scopes = {notice.scope for _, notice in notices}
+    return batch, refused + unreadable
+
+
+@dataclass(frozen=True)
+class StatsDeps:
+    owner: StatsOwner
+    topics: Mapping[str, str]
+    """Public topic name by full name (with any prefix)."""
+    tz: tzinfo
+
+
+async def count_batch(records: Sequence[Record], deps: StatsDeps) -> list[Refusal]:
+    batch, refused = read_batch(records, deps.topics, deps.tz)
+    async with deps.owner.lock:
+        await deps.owner.apply(batch)
+    return refused

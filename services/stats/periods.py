@@ -69,6 +69,14 @@ def current_periods(now: datetime, tz: tzinfo) -> list[str]:
     return periods_of(now, tz)
 
 
+def recent_periods(now: datetime, tz: tzinfo) -> list[str]:
+    """This month and the last one, and every day of them."""
+    this_month = month_of(now, tz)
+    first = datetime.strptime(this_month + "-01", "%Y-%m-%d")
+    last_month = (first - timedelta(days=1)).strftime("%Y-%m")
+    return [*days_of_month(last_month), last_month, *days_of_month(this_month), this_month]
+
+
 @dataclass(frozen=True)
 class Scope:
     """What one snapshot is about: the city, one responder or one community, in a period."""

@@ -16,18 +16,10 @@ class StatsSettings(ServiceSettings):
     """Days and months of the figures are the city's local calendar days."""
     snapshot_interval_seconds: float = Field(default=2.0, gt=0)
     """At most one snapshot per scope per interval: bursts of events coalesce."""
-    snapshot_busy_factor: float = Field(default=4.0, ge=0)
-    """After a recount that took T seconds, the next waits at least this times T."""
     snapshot_poll_seconds: float = Field(default=0.25, gt=0)
-    snapshot_lease_seconds: float = Field(default=30.0, gt=0)
-    """How long one instance owns a dirty scope before another may take it over."""
     batch_max_records: int = Field(default=500, ge=1)
     """Records consumed per batch: each complaint's document is written once per batch
     and the scopes they touch are marked dirty once."""
-    write_concurrency: int = Field(default=16, ge=1)
-    """Complaints of one batch written at the same time."""
-    refresh_seconds: float = Field(default=60.0, gt=0)
-    """Current periods are republished this often: due times passing change the figures."""
 
     @property
     def tz(self) -> tzinfo:

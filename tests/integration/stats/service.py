@@ -31,7 +31,6 @@ class StatsProcess:
             MONGODB_DATABASE=mongo.database,
             GONGZHI_HTTP_PORT=str(self.port),
             GONGZHI_SNAPSHOT_INTERVAL_SECONDS="0.5",
-            GONGZHI_REPAIR_SECONDS="1",
             **env,
         )
         self.process: subprocess.Popen[bytes] | None = None

@@ -7,8 +7,8 @@ from collections import defaultdict
 
 from services.stats.complaint import ComplaintRecord, ComplaintState, derive
 from services.stats.facts import Fact, complaint_fact, delivery_fields, notification_fact
-from services.stats.figures import NotificationRecord
 from services.stats.periods import zone
+from services.stats.tallies import NotificationRecord
 from shared.events import ComplaintRejected, Event, NotificationFailed, NotificationSent
 
 TZ = zone("Asia/Shanghai")

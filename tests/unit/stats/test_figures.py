@@ -6,7 +6,8 @@ from datetime import UTC, datetime
 
 import pytest
 
-from services.stats.figures import Filters, NotificationRecord, compute, flatten
+from services.stats.figures import Filters, compute, flatten
+from services.stats.tallies import NotificationRecord
 from tests.unit.stats.derived import records
 from tests.unit.stats.history import (
     OCT_5_COUNTS,

@@ -9,10 +9,10 @@ from datetime import UTC, datetime
 from services.stats.figures import Filters, compute
 from services.stats.periods import Scope
 from services.stats.render import dashboard, percent, to_csv
-from services.stats.snapshots import build_snapshot
 from services.stats.watch import render_table
 from tests.unit.stats.derived import records
 from tests.unit.stats.history import OCTOBER_COUNTS, october
+from tests.unit.stats.test_tallies import running_snapshots
 
 NOW = datetime(2026, 11, 28, tzinfo=UTC)
 
@@ -55,8 +55,9 @@ def test_dashboard_escapes_what_it_shows() -> None:
 
 def test_watch_ranks_responders_by_response_then_resolution_then_satisfaction() -> None:
     complaints, notes = _inputs()
+    snapshots = running_snapshots(complaints, notes, NOW)
     latest = {
-        s.key: build_snapshot(s, complaints, notes, {}, 1, NOW)
+        s.key: snapshots[s.key]
         for s in (
             Scope("responder", "2026-10", "cm-xueqiao"),
             Scope("responder", "2026-10", "pf-dianzhong"),

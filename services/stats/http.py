@@ -1,0 +1,112 @@
+"""Stats' HTTP API: a complaint's view, the figures (JSON and CSV), one scope's running
+figures, and the dashboard. Routes are module-level functions; the store and settings
+are put on ``app.state`` by the composition root."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Header, HTTPException, Query, Request
+from fastapi.responses import HTMLResponse, JSONResponse, Response
+
+from services.stats.complaint import view
+from services.stats.figures import Filters, compute
+from services.stats.owner import snapshot_of
+from services.stats.periods import Scope, is_period, month_of
+from services.stats.render import dashboard, to_csv
+from services.stats.settings import StatsSettings
+from services.stats.store import StatsStore
+
+router = APIRouter()
+
+
+def _store(request: Request) -> StatsStore:
+    store: StatsStore = request.app.state.store
+    return store
+
+
+async def figures_of(
+    request: Request,
+    period: str | None,
+    compound: str | None,
+    community: str | None,
+    responder: str | None,
+    category: str | None,
+) -> dict[str, Any]:
+    """The figures of a period, recounted from the stored facts (exact, at ``now``)."""
+    settings: StatsSettings = request.app.state.settings
+    now = datetime.now(UTC)
+    period = period or month_of(now, settings.tz)
+    if not is_period(period):
+        raise HTTPException(422, "period must be YYYY-MM or YYYY-MM-DD")
+    complaints, notifications, rejected = await _store(request).period_data([period])
+    figures = compute(
+        complaints,
+        notifications,
+        period,
+        Filters(compound, community, responder, category),
+        now,
+        rejected=rejected[period],
+    )
+    figures["generated_at"] = now.isoformat()
+    return figures
+
+
+@router.get("/v1/complaints/{complaint_id}")
+async def get_complaint(complaint_id: str, request: Request) -> dict[str, Any]:
+    found = await _store(request).complaint(complaint_id)
+    if found is None:
+        raise HTTPException(404, "unknown complaint")
+    state, notified = found
+    return view(state) | {"notifications": notified}
+
+
+@router.get("/v1/stats", response_model=None)
+async def get_stats(
+    request: Request,
+    period: str | None = None,
+    compound: str | None = None,
+    community: str | None = None,
+    responder: str | None = None,
+    category: str | None = None,
+    format: Annotated[str | None, Query(pattern="^(json|csv)$")] = None,
+    accept: Annotated[str | None, Header()] = None,
+) -> Response:
+    figures = await figures_of(request, period, compound, community, responder, category)
+    wants_csv = format == "csv" or (format is None and "text/csv" in (accept or ""))
+    if wants_csv:
+        name = f"gongzhi-stats-{figures['period']}.csv"
+        return Response(
+            to_csv(figures),
+            media_type="text/csv; charset=utf-8",
+            headers={"Content-Disposition": f'attachment; filename="{name}"'},
+        )
+    return JSONResponse(figures)
+
+
+@router.get("/v1/scopes/{scope}")
+async def get_scope(scope: str, request: Request) -> dict[str, Any]:
+    """One snapshot scope's running figures (``city:2026-11``,
+    ``responder:pf-dianzhong:2026-11`` ...), summed from its tallies: what its next
+    snapshot will say, without a recount."""
+    try:
+        Scope.parse(scope)
+    except ValueError as exc:
+        raise HTTPException(422, str(exc)) from exc
+    partitions: int = request.app.state.owner.partitions
+    tallies = await _store(request).scope_tallies([scope], partitions)
+    return snapshot_of(scope, tallies[scope], datetime.now(UTC)).model_dump(mode="json")
+
+
+@router.get("/dashboard", response_class=HTMLResponse)
+async def get_dashboard(
+    request: Request,
+    period: str | None = None,
+    compound: str | None = None,
+    community: str | None = None,
+    responder: str | None = None,
+    category: str | None = None,
+) -> HTMLResponse:
+    figures = await figures_of(request, period, compound, community, responder, category)
+    return HTMLResponse(dashboard(figures))

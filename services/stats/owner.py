@@ -1,0 +1,281 @@
+"""The owner of stats' partitions: their complaints' facts and figures in memory, the
+running tallies of every scope over those partitions, and the snapshots of the scopes
+whose home is one of them.
+
+For each consumed batch: the complaints it touched get their new facts written (one
+bulk upsert each), their contribution to every scope is moved (the old one out, the
+new one in: ``tallies``), the tallies it changed are written whole (one bulk command),
+and each changed scope is announced on ``stats.changed``, keyed by scope. That notice
+reaches the owner of the scope's home partition (the partition its key hashes to),
+the only instance that publishes the scope's snapshot: it sums the scope's tallies of
+every partition (one read) at most once per interval. A notice follows its write, so
+the last snapshot of a scope always follows its last change. Due times passing change
+figures too: each complaint has a timer at its next one.
+
+Taking partitions over recounts their complaints (one scan) and rewrites their
+tallies, so a crash between writing facts and writing tallies leaves nothing wrong."""
+
+from __future__ import annotations
+
+import asyncio
+import heapq
+import logging
+import time
+from collections.abc import Awaitable, Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta, tzinfo
+
+from services.stats.complaint import ComplaintRecord, derive
+from services.stats.facts import Fact
+from services.stats.handlers import Batch
+from services.stats.periods import Scope, recent_periods
+from services.stats.store import StatsStore, notification_records
+from services.stats.tallies import NotificationRecord, Tally, contributions
+from shared.events import ScopeChanged, StatsSnapshot
+from shared.mongo import now_ms
+from shared.ownership import partition_of
+from shared.publishing import Publisher, Sends
+from shared.topics import STATS_CHANGED, STATS_SNAPSHOTS
+
+log = logging.getLogger(__name__)
+
+SERVICE = "stats"
+ONE_MS = timedelta(milliseconds=1)
+
+PublishSnapshot = Callable[[str, StatsSnapshot], Awaitable[None]]
+
+
+@dataclass
+class Entry:
+    """One complaint as the owner counts it."""
+
+    partition: int
+    events: dict[str, Fact] = field(default_factory=dict)
+    notified: dict[str, Fact] = field(default_factory=dict)
+    counted: dict[str, Tally] = field(default_factory=dict)
+    """What it adds to each scope now (what the tallies hold of it)."""
+    record: ComplaintRecord | None = None
+    timer_at: datetime | None = None
+
+
+def snapshot_of(scope: str, tally: Tally, now: datetime) -> StatsSnapshot:
+    parsed = Scope.parse(scope)
+    figures = tally.figures()
+    if parsed.kind == "city":
+        figures["counts"].setdefault("rejected", 0)
+    return StatsSnapshot(
+        scope=scope,
+        period=parsed.period,
+        generated_at=now,
+        counts=figures["counts"],
+        rates=figures["rates"],
+        medians_seconds=figures["medians_seconds"],
+        by_category=figures["by_category"],
+    )
+
+
+def next_change(record: ComplaintRecord, now: datetime) -> datetime | None:
+    """When the complaint's figures next change with no event: a due time passing."""
+    times = []
+    if record.acknowledged_at is None and record.acknowledge_by is not None:
+        times.append(record.acknowledge_by)
+    if record.resolved_at is None and record.resolve_by is not None:
+        times.append(record.resolve_by)
+    # "Overdue" and "due" count from strictly after the due time.
+    upcoming = [t + ONE_MS for t in times if t + ONE_MS > now]
+    return min(upcoming, default=None)
+
+
+@dataclass
+class StatsOwner:
+    store: StatsStore
+    tz: tzinfo
+    changed: Publisher
+    snapshots: Publisher
+    interval: float
+    partitions: int = 1
+    lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+    held: set[int] = field(default_factory=set)
+    complaints: dict[str, Entry] = field(default_factory=dict)
+    tallies: dict[tuple[str, int], Tally] = field(default_factory=dict)
+    rejected: dict[int, dict[str, set[str]]] = field(default_factory=dict)
+    """Refused messages by partition, then period (they count in the city's figures)."""
+    timers: list[tuple[datetime, str]] = field(default_factory=list)
+    to_publish: dict[str, float] = field(default_factory=dict)
+    """Scopes of home partitions held, changed since their last snapshot (first seen)."""
+    published: dict[str, float] = field(default_factory=dict)
+
+    # -- ownership ----------------------------------------------------------------------
+
+    async def take(self, partitions: set[int]) -> None:
+        docs = await self.store.load(partitions)
+        rejections = await self.store.load_rejections(partitions)
+        now = now_ms()
+        self.held |= partitions
+        touched: set[tuple[str, int]] = set()
+        for doc in docs:
+            entry = Entry(int(doc["partition"]), dict(doc.get("events") or {}),
+                          dict(doc.get("notified") or {}))  # fmt: skip
+            self.complaints[str(doc["_id"])] = entry
+            touched |= self._recount(str(doc["_id"]), entry, now)
+        for doc in rejections:
+            touched |= self._reject(
+                str(doc["_id"]), int(doc["partition"]), doc.get("periods") or []
+            )
+        # Whatever the tallies held for these partitions, what was just counted holds.
+        for key in [k for k in self.tallies if k[1] in partitions]:
+            touched.add(key)
+        await self.store.put_tallies({k: self.tallies.get(k, Tally()) for k in touched}, now)
+        await self._announce({scope for scope, _ in touched})
+        # Scopes whose home moved here may have changed after their last snapshot if
+        # their old home stopped without publishing: publish this and last month's again.
+        for scope in await self.store.tally_scopes(recent_periods(now, self.tz)):
+            if partition_of(scope, self.partitions) in partitions:
+                self.to_publish[scope] = time.monotonic()
+        log.info(
+            "partitions taken",
+            extra={"partitions": sorted(partitions), "complaints": len(docs)},
+        )
+
+    async def give_up(self, partitions: set[int]) -> None:
+        self.held -= partitions
+        for complaint_id in [c for c, e in self.complaints.items() if e.partition in partitions]:
+            del self.complaints[complaint_id]
+        for key in [k for k in self.tallies if k[1] in partitions]:
+            del self.tallies[key]
+        for partition in partitions:
+            self.rejected.pop(partition, None)
+        # Changes announced to this instance for scopes whose home moves away are
+        # published now: their notices were read here and will not be read again.
+        leaving = [s for s in self.to_publish if partition_of(s, self.partitions) in partitions]
+        await self.publish(leaving)
+
+    # -- counting -----------------------------------------------------------------------
+
+    async def apply(self, batch: Batch) -> None:
+        """Count one consumed batch (under ``lock``)."""
+        changes = {c: ch for c, ch in batch.complaints.items() if ch.partition in self.held}
+        rejections = {k: r for k, r in batch.rejections.items() if r["partition"] in self.held}
+        await self.store.put_facts(
+            {c: (ch.partition, ch.events, ch.notified, ch.periods) for c, ch in changes.items()}
+        )
+        if rejections:
+            await self.store.put_rejections(
+                [{"_id": k, **r} for k, r in sorted(rejections.items())]
+            )
+        now = now_ms()
+        touched: set[tuple[str, int]] = set()
+        for complaint_id, change in changes.items():
+            entry = self.complaints.get(complaint_id)
+            if entry is None:
+                entry = self.complaints[complaint_id] = Entry(change.partition)
+            entry.events.update(change.events)
+            entry.notified.update(change.notified)
+            touched |= self._recount(complaint_id, entry, now)
+        for key, rejection in rejections.items():
+            touched |= self._reject(key, int(rejection["partition"]), rejection["periods"])
+        await self.store.put_tallies({k: self.tallies.get(k, Tally()) for k in touched}, now)
+        await self._announce({scope for scope, _ in touched})
+        for scope in batch.changed_scopes:
+            if partition_of(scope, self.partitions) in self.held:
+                self.to_publish[scope] = time.monotonic()
+
+    def _recount(self, complaint_id: str, entry: Entry, now: datetime) -> set[tuple[str, int]]:
+        """Move one complaint's contribution; the (scope, partition) tallies it moved."""
+        record = derive(complaint_id, entry.events, self.tz).record if entry.events else None
+        notes: list[NotificationRecord] = notification_records(
+            entry.notified, complaint_id, self.tz
+        )
+        if record is None:
+            # Deliveries of a complaint whose own events have not come yet count in
+            # no scope of the complaint: only the delivery's own responder and the city.
+            record = ComplaintRecord(complaint_id)
+        counted = contributions(record, notes, now)
+        moved: set[tuple[str, int]] = set()
+        for scope in set(entry.counted) | set(counted):
+            old, new = entry.counted.get(scope), counted.get(scope)
+            if old == new:
+                continue
+            tally = self.tallies.setdefault((scope, entry.partition), Tally())
+            if old is not None:
+                tally.remove(old)
+            if new is not None:
+                tally.add(new)
+            moved.add((scope, entry.partition))
+        entry.counted, entry.record = counted, record
+        due = next_change(record, now)
+        if due is not None and due != entry.timer_at:
+            heapq.heappush(self.timers, (due, complaint_id))
+        entry.timer_at = due
+        return moved
+
+    def _reject(self, key: str, partition: int, periods: Iterable[str]) -> set[tuple[str, int]]:
+        moved: set[tuple[str, int]] = set()
+        seen = self.rejected.setdefault(partition, {})
+        for period in periods:
+            keys = seen.setdefault(period, set())
+            if key in keys:
+                continue
+            keys.add(key)
+            scope = Scope("city", period).key
+            self.tallies.setdefault((scope, partition), Tally()).counts["rejected"] += 1
+            moved.add((scope, partition))
+        return moved
+
+    async def _announce(self, scopes: set[str]) -> None:
+        sends = Sends(SERVICE)
+        for scope in sorted(scopes):
+            notice = ScopeChanged(scope=scope).model_dump_json().encode()
+            await sends.add(self.changed, STATS_CHANGED, notice, scope)
+        await sends.wait()
+
+    # -- time passing -------------------------------------------------------------------
+
+    async def fire_timers(self) -> datetime | None:
+        """Recount the complaints a due time changed (under ``lock``); the next timer."""
+        now = now_ms()
+        due: set[str] = set()
+        while self.timers and self.timers[0][0] <= now:
+            due.add(heapq.heappop(self.timers)[1])
+        touched: set[tuple[str, int]] = set()
+        for complaint_id in due:
+            entry = self.complaints.get(complaint_id)
+            if entry is not None:
+                entry.timer_at = None
+                touched |= self._recount(complaint_id, entry, now)
+        if touched:
+            await self.store.put_tallies({k: self.tallies[k] for k in touched}, now)
+            await self._announce({scope for scope, _ in touched})
+        return self.timers[0][0] if self.timers else None
+
+    # -- snapshots ----------------------------------------------------------------------
+
+    async def publish_due(self) -> int:
+        """Publish the changed scopes not published within the interval."""
+        clock = time.monotonic()
+        due = [
+            scope
+            for scope in self.to_publish
+            if self.published.get(scope, 0.0) + self.interval <= clock
+        ]
+        return await self.publish(due)
+
+    async def publish(self, scopes: list[str]) -> int:
+        """Each scope's figures summed over every partition (one read), published."""
+        if not scopes:
+            return 0
+        started = time.monotonic()
+        totals = await self.store.scope_tallies(scopes, self.partitions)
+        now = now_ms()
+        sends = Sends(SERVICE)
+        for scope in scopes:
+            snapshot = snapshot_of(scope, totals[scope], now)
+            body = snapshot.model_dump_json().encode()
+            await sends.add(self.snapshots, STATS_SNAPSHOTS, body, scope)
+        await sends.wait()
+        for scope in scopes:
+            # A notice that came in after the read keeps its scope for the next pass.
+            if self.to_publish.get(scope, started) < started:
+                del self.to_publish[scope]
+            self.published[scope] = started
+        return len(scopes)
