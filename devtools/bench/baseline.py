@@ -5,8 +5,8 @@ per stage, as the ceiling the services are compared to.
                  │          │         │          │        │           │
                  ▼          └─────────┼──────────┴─ stats ◀───────────┘
          1 submission        1 version       per alert: 1 open    1 complaint upsert
-                                             marker, 1 delivery,  + 1 upsert per delivery
-                                             1 outcome; markers
+                                             marker, 1 delivery,  per batch that
+                                             1 outcome; markers   touches it
                                              deleted at the end
 
 Each stage consumes a batch (up to 500 records), decides in memory, writes each of its
@@ -84,8 +84,8 @@ class Shape:
             "routing": 1,
             # A delivery, its open marker and its outcome per alert.
             "notify": 3 * self.deliveries,
-            # The complaint's facts and one document per delivery.
-            "stats": 1 + self.deliveries,
+            # The complaint's facts, its deliveries' outcomes among them.
+            "stats": 1,
         }
 
     def deleted(self) -> dict[str, int]:
@@ -299,44 +299,52 @@ class Completion:
 def stats(
     records: Sequence[ConsumerRecord], topics: Topics, completion: Completion
 ) -> tuple[Batch, list[tuple[str, int, float | None]]]:
-    """One upsert per complaint and one per delivery for the whole batch, and what the
-    batch completes once stored: ``(complaint id, event bit, latency ms)``."""
-    complaints: dict[str, Document] = {}
-    deliveries: dict[str, Document] = {}
+    """One upsert per complaint for the whole batch (its new event and delivery facts,
+    and the periods they fall in, as stats' store writes them), and what the batch
+    completes once stored: ``(complaint id, event bit, latency ms)``."""
+    facts: dict[str, Document] = {}
+    periods: dict[str, set[str]] = {}
     marks: list[tuple[str, int, float | None]] = []
     for record in records:
         event = orjson.loads(record.value)
         complaint_id = event["complaint_id"]
-        fields = complaints.setdefault(complaint_id, {})
+        fields = facts.setdefault(complaint_id, {})
         latency = None
         if record.topic == topics.received:
-            fields["events.received"] = {"at": event["occurred_at"], "channel": event["channel"]}
+            fields[f"events.{event['event_id']}"] = {
+                "type": "received",
+                "at": event["occurred_at"],
+                "channel": event["channel"],
+            }
+            periods.setdefault(complaint_id, set()).update(_periods(event["occurred_at"]))
             bit = 0
         elif record.topic == topics.routed:
-            fields["events.routed"] = {"at": event["at"], "lead": event["lead"]}
+            fields[f"events.{event['event_id']}"] = {
+                "type": "routed",
+                "at": event["at"],
+                "lead": event["lead"],
+            }
             bit = 1
         else:
-            fields[f"notified.{event['index']}"] = event["outcome"]
-            deliveries[event["delivery_id"]] = {
-                "complaint_id": complaint_id,
-                "outcome": event["outcome"],
-            }
+            fields[f"notified.{event['delivery_id']}"] = {"outcome": event["outcome"]}
             bit = 2 + int(event["index"])
             found = dict(headers_of(record))
             if SENT_HEADER in found and ALERTED_HEADER in found:
                 latency = (unstamp(found[ALERTED_HEADER]) - unstamp(found[SENT_HEADER])) * 1000
+        fields["partition"] = record.partition
         marks.append((complaint_id, bit, latency))
-    batch = Batch(
-        upserts={
-            "baseline_complaints": [
-                UpdateOne({"_id": cid}, {"$set": f}, upsert=True) for cid, f in complaints.items()
-            ],
-            "baseline_notifications": [
-                UpdateOne({"_id": did}, {"$set": f}, upsert=True) for did, f in deliveries.items()
-            ],
-        }
-    )
-    return batch, marks
+    upserts = []
+    for complaint_id, fields in facts.items():
+        update: Document = {"$set": fields}
+        if complaint_id in periods:
+            update["$addToSet"] = {"periods": {"$each": sorted(periods[complaint_id])}}
+        upserts.append(UpdateOne({"_id": complaint_id}, update, upsert=True))
+    return Batch(upserts={"baseline_complaints": upserts}), marks
+
+
+def _periods(at: str) -> set[str]:
+    """The day and the month of an ISO time (``2026-11-28``, ``2026-11``)."""
+    return {at[:10], at[:7]}
 
 
 class CommandCount(CommandListener):

@@ -21,7 +21,7 @@ COLLECTIONS = {
     "intake": ["baseline_submissions"],
     "routing": ["baseline_versions"],
     "notify": ["baseline_open", "baseline_deliveries", "baseline_outcomes"],
-    "stats": ["baseline_complaints", "baseline_notifications"],
+    "stats": ["baseline_complaints"],
 }
 
 
