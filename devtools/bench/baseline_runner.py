@@ -69,6 +69,8 @@ class BaselineRun:
         self.commands: dict[str, int] = dict.fromkeys(STAGES, 0)
         self.done = 0
         self.done_at = 0.0
+        self.done_times: list[tuple[float, int]] = []
+        """``(when, done so far)`` at each report that moved ``done``."""
         self.latencies: list[float] = []
         self.batches: list[dict[str, Any]] = []
         self.meter = CpuMeter({})
@@ -138,6 +140,7 @@ class BaselineRun:
             if stage == "stats" and said.get("done", 0) > self.done:
                 self.done = int(said["done"])
                 self.done_at = time.monotonic()
+                self.done_times.append((self.done_at, self.done))
                 self.latencies.extend(said.get("latencies_ms", []))
 
     def _check_alive(self) -> None:
@@ -153,7 +156,8 @@ class BaselineRun:
     ) -> dict[str, Any]:
         """Offer ``bodies`` on the baseline's ingress at ``rate`` per second (None: at once)."""
         records = [(f"{b['source']}:{b['source_ref']}".encode(), orjson.dumps(b)) for b in bodies]
-        target = self.done + len(records)
+        done_before = self.done
+        target = done_before + len(records)
         first_latency = len(self.latencies)
         first_batch = len(self.batches)
         commands_before = dict(self.commands)
@@ -190,6 +194,8 @@ class BaselineRun:
             delivered=count - max(target - self.done, 0),
             latencies_ms=sorted(self.latencies[first_latency:]),
             started=started,
+            # The first report of the step: it names when its first messages were done.
+            first_done=next((at for at, done in self.done_times if done > done_before), None),
             finished=finished,
             cpu_ms_per_complaint=CpuMeter.per_complaint(cpu_before, cpu_after, count),
             cores_busy=CpuMeter.cores_busy(cpu_before, cpu_after),

@@ -298,6 +298,7 @@ class Pipeline:
             delivered=sum(1 for i in ids if i in self.arrivals),
             latencies_ms=latencies,
             started=started,
+            first_done=min((self.arrivals[i] for i in ids if i in self.arrivals), default=None),
             finished=finished,
             cpu_ms_per_complaint=CpuMeter.per_complaint(before.cpu, after.cpu, len(ids)),
             cores_busy=CpuMeter.cores_busy(before.cpu, after.cpu),

@@ -24,6 +24,24 @@ def quantiles(latencies_ms: Sequence[float]) -> dict[str, float]:
     return {"p50": round(cuts[49], 1), "p95": round(cuts[94], 1), "p99": round(cuts[98], 1)}
 
 
+def throughput(
+    offered_per_s: float | None,
+    delivered: int,
+    started: float,
+    first_done: float | None,
+    finished: float | None,
+) -> float:
+    """Complaints done per second. A completed paced step counts from its first done
+    complaint to its last, so that the latency of the first (paid once, not per
+    complaint) does not read as a rate below the one offered; a burst, or a step that
+    did not complete, counts from its first send."""
+    spread = None if finished is None or first_done is None else finished - first_done
+    if offered_per_s is not None and spread is not None and spread > 0 and delivered > 1:
+        return round((delivered - 1) / spread, 1)
+    end = finished if finished is not None else time.monotonic()
+    return round(delivered / max(end - started, 1e-9), 1)
+
+
 def summarise(
     *,
     path: str,
@@ -32,6 +50,7 @@ def summarise(
     delivered: int,
     latencies_ms: Sequence[float],
     started: float,
+    first_done: float | None,
     finished: float | None,
     cpu_ms_per_complaint: dict[str, float],
     cores_busy: float,
@@ -49,7 +68,7 @@ def summarise(
         "delivered": delivered,
         "complete": finished is not None,
         "seconds": round(elapsed, 2),
-        "throughput_per_s": round(delivered / max(elapsed, 1e-9), 1),
+        "throughput_per_s": throughput(offered_per_s, delivered, started, first_done, finished),
         "latency_ms": quantiles(latencies_ms),
         "cpu_ms_per_complaint": cpu_ms_per_complaint,
         "cores_busy": cores_busy,

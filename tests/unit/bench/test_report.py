@@ -2,9 +2,17 @@
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
-from devtools.bench.report import format_step, format_targets, quantiles, summarise, targets
+from devtools.bench.report import (
+    format_step,
+    format_targets,
+    quantiles,
+    summarise,
+    targets,
+    throughput,
+)
 
 
 def _step(**changes: Any) -> dict[str, Any]:
@@ -15,7 +23,8 @@ def _step(**changes: Any) -> dict[str, Any]:
         delivered=1000,
         latencies_ms=[float(n) for n in range(1, 101)],
         started=0.0,
-        finished=10.0,
+        first_done=0.5,
+        finished=10.5,
         cpu_ms_per_complaint={"notify": 2.0, "kafka": 1.0, "total": 3.0},
         cores_busy=0.3,
         db_commands_per_complaint={"notify": {"total": 0.25, "by_command": {"insert": 0.25}}},
@@ -31,9 +40,17 @@ def test_quantiles_of_latencies() -> None:
     assert quantiles([]) == {"p50": 0.0, "p95": 0.0, "p99": 0.0}
 
 
+def test_a_paced_step_counts_from_its_first_done_complaint_a_burst_from_its_start() -> None:
+    paced = throughput(100, 1001, started=0.0, first_done=0.5, finished=10.5)
+    assert paced == 100.0
+    assert throughput(None, 1000, started=0.0, first_done=0.5, finished=10.0) == 100.0
+    # A step that did not complete counts from its start.
+    assert throughput(100, 500, started=time.monotonic() - 10, first_done=0.5, finished=None) < 51
+
+
 def test_a_step_is_summarised_and_printed_with_its_costs() -> None:
     step = _step()
-    assert step["throughput_per_s"] == 100.0
+    assert step["throughput_per_s"] == 99.9
     assert step["load"] == "100/s"
     text = format_step(step)
     assert "1000/1000" in text
