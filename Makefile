@@ -70,6 +70,7 @@ clean:
 chaos: setup
 	$(PY) -m devtools.chaos --complaints $${CHAOS_COMPLAINTS:-20000}
 
-## Throughput, latency and CPU per complaint against a raw aiokafka baseline.
+## Throughput, latency, CPU and database commands per complaint against a fair baseline.
+# make bench BENCH_ARGS="--rates 25 50 --seconds 10": options of devtools/bench/run.py.
 bench: setup
-	$(PY) -m devtools.bench.run
+	$(PY) -m devtools.bench.run $(BENCH_ARGS)

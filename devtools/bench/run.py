@@ -1,287 +1,121 @@
-"""``make bench``: throughput, latency and CPU cost of the pipeline, next to a raw
-aiokafka baseline measured on the same broker in the same run.
+"""``make bench``: throughput, latency and cost of the pipeline next to a fair raw
+baseline, both measured in the same run on a private Kafka and FerretDB.
 
-Every complaint names a compound of its own, so none is linked as a duplicate and
-each yields exactly one webhook alert (to the fallback desk, which also gets an e-mail
-on a loopback SMTP server): "done" means the webhook arrived
-at the receiver. Results go to the terminal, to a JSON file, and into
-docs/benchmarks.md when asked (``--write-doc``)."""
+Both get the same load shape: paced steps at rising rates until one is not kept up
+with, then one burst. The baseline (``devtools.bench.baseline``) does the pipeline's
+hops and writes with nothing else; the pipeline is the four services, alerting the
+bench's receivers (``devtools.bench.pipeline``), then driven over HTTP. Per step the
+bench prints throughput, latency, CPU per complaint of every process on the machine
+and database commands per complaint of each service; then issue 13's targets with
+pass or fail. Results go to ``.local/bench/results-<time>.json``; the bench's own
+client-library logs go to ``bench.log`` beside the services' logs, not to the table."""
 
 from __future__ import annotations
 
 import argparse
 import asyncio
 import json
+import logging
 import os
 import platform
-import random
-import statistics
 import tempfile
-import threading
 import time
-from dataclasses import dataclass, field
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-import httpx
-import orjson
-from aiokafka import AIOKafkaProducer
-from tqdm import tqdm
+from devtools.bench.baseline import Shape
+from devtools.bench.baseline_runner import BaselineRun
+from devtools.bench.load import BenchComplaints
+from devtools.bench.pipeline import Pipeline
+from devtools.bench.report import format_step, format_targets, targets
+from devtools.infra import start_local_infra, stop_local_infra
+from devtools.stack import REPO
 
-from devtools.bench.baseline import run_baseline
-from devtools.infra import Infra, start_local_infra, stop_local_infra
-from devtools.loopback import free_port
-from devtools.receivers import HttpReceiver, ReceivedRequest, SmtpReceiver
-from devtools.samples import complaint
-from devtools.stack import REPO, Stack
-from services.intake.settings import DEMO_API_KEY
-from shared.ids import complaint_id_for
-from shared.topics import INGRESS_COMPLAINTS
+KEPT_UP = 0.9
+"""A paced step is kept up with when its throughput is at least this share of the rate."""
+DATABASE = "gongzhi_bench"
 
-AUTH = {"Authorization": f"Bearer {DEMO_API_KEY}"}
-TICKS = os.sysconf("SC_CLK_TCK")
+Step = Callable[[float | None, list[dict[str, Any]], float, float], Awaitable[dict[str, Any]]]
 
 
-@dataclass
-class Arrivals:
-    """When each complaint's alert reached the receiver (monotonic clock)."""
-
-    at: dict[str, float] = field(default_factory=dict)
-    lock: threading.Lock = field(default_factory=threading.Lock)
-
-    def record(self, request: ReceivedRequest) -> None:
-        try:
-            complaint_id = request.json()["complaint_id"]
-        except (ValueError, KeyError):
-            return
-        with self.lock:
-            self.at.setdefault(complaint_id, request.at)
-
-    def count(self, ids: set[str]) -> int:
-        with self.lock:
-            return sum(1 for i in ids if i in self.at)
+def say(line: str) -> None:
+    print(line, flush=True)
 
 
-def cpu_seconds(pid: int) -> float:
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / TICKS
+async def ramp(
+    name: str, step: Step, complaints: BenchComplaints, args: argparse.Namespace
+) -> list[dict[str, Any]]:
+    """Paced steps until one is not kept up with, then the burst."""
+    steps: list[dict[str, Any]] = []
+    for rate in args.rates:
+        bodies = complaints.take(int(rate * args.seconds), f"{rate:g}")
+        result = await step(rate, bodies, max(120.0, args.seconds * 6), args.stall)
+        steps.append(result)
+        say(format_step(result))
+        if not result["complete"] or result["throughput_per_s"] < KEPT_UP * rate:
+            say(f"bench: {name} saturated at {rate:g}/s offered")
+            break
+    if args.burst:
+        bodies = complaints.take(args.burst, "burst")
+        result = await step(None, bodies, max(300.0, args.burst / 20), args.stall)
+        steps.append(result)
+        say(format_step(result))
+    return steps
 
 
-class Bench:
-    def __init__(self, infra: Infra, log_dir: Path) -> None:
-        self.infra = infra
-        self.arrivals = Arrivals()
-        self.receiver = HttpReceiver(on_request=self.arrivals.record).start()
-        # The fallback desk is alerted by webhook and by e-mail: both must really go out.
-        self.smtp = SmtpReceiver().start()
-        self.prefix = f"bench{int(time.time())}."
-        self.rng = random.Random(42)
-        self.sequence = 0
-        self.total = 0
-        ports = {name: free_port() for name in ("intake", "routing", "notify", "stats")}
-        self.stack = Stack(
-            env=infra.service_env(
-                KAFKA_TOPIC_PREFIX=self.prefix,
-                MONGODB_DATABASE="gongzhi_bench",
-                GONGZHI_ENVIRONMENT="test",
-                GONGZHI_ALERT_BASE_URL=self.receiver.url,
-                GONGZHI_WEBHOOK_SECRET="bench-secret",
-                GONGZHI_SMTP_HOST="127.0.0.1",
-                GONGZHI_SMTP_PORT=str(self.smtp.port),
-                GONGZHI_RATE_PER_SECOND="100000",
-                GONGZHI_RATE_BURST="100000",
-                GONGZHI_LOG_LEVEL="WARNING",
-            ),
-            log_dir=log_dir,
-            ports=ports,
-        )
-        for name in ("routing", "intake", "notify", "stats"):
-            self.stack.add(name)
-
-    def bodies(self, count: int, run: str) -> list[dict[str, Any]]:
-        made = []
-        for _ in range(count):
-            self.sequence += 1
-            made.append(
-                complaint(
-                    self.sequence,
-                    self.rng,
-                    run=f"{self.prefix}{run}",
-                    compound_id=f"bench-{self.sequence}",
-                )
-            )
-        return made
-
-    def cpu(self) -> dict[str, float]:
-        return {p.name: cpu_seconds(p.process.pid) for p in self.stack.processes if p.process}
-
-    async def wait_done(self, ids: set[str], timeout: float, bar: tqdm[Any]) -> float | None:
-        """When every alert arrived and stats counted every complaint (None if that did
-        not happen within ``timeout``)."""
-        self.total += len(ids)
-        deadline = time.monotonic() + timeout
-        alerted: float | None = None
-        async with httpx.AsyncClient(base_url=self.stack["stats"].url, timeout=30) as stats:
-            while time.monotonic() < deadline:
-                done = self.arrivals.count(ids)
-                bar.n = done
-                bar.refresh()
-                if alerted is None and done == len(ids):
-                    with self.arrivals.lock:
-                        alerted = max(self.arrivals.at[i] for i in ids)
-                if alerted is not None:
-                    figures = (await stats.get("/v1/stats")).json()
-                    if figures["counts"]["received"] >= self.total:
-                        return max(alerted, time.monotonic())
-                # Recounting a month is heavy for stats: ask seldom once the alerts are in.
-                await asyncio.sleep(0.2 if alerted is None else 1.0)
-        return None
-
-    async def kafka_step(self, rate: float, seconds: float) -> dict[str, Any]:
-        """Offer ``rate`` complaints/s on ingress.complaints for ``seconds``."""
-        bodies = self.bodies(int(rate * seconds), f"k{rate}")
-        ids = {complaint_id_for(b["source"], b["source_ref"]) for b in bodies}
-        sent: dict[str, float] = {}
-        producer = AIOKafkaProducer(
-            bootstrap_servers=self.infra.bootstrap_servers,
-            acks="all",
-            enable_idempotence=True,
-            linger_ms=5,
-        )
-        await producer.start()
-        cpu_before = self.cpu()
-        started = time.monotonic()
-        bar = tqdm(
-            total=len(bodies), desc=f"ingress {rate:>5.0f}/s", unit="c", leave=False, disable=None
-        )
-        try:
-            for index, body in enumerate(bodies):
-                target = started + index / rate
-                if (delay := target - time.monotonic()) > 0:
-                    await asyncio.sleep(delay)
-                key = f"{body['source']}:{body['source_ref']}"
-                await producer.send(
-                    f"{self.prefix}{INGRESS_COMPLAINTS}", orjson.dumps(body), key=key.encode()
-                )
-                sent[complaint_id_for(body["source"], body["source_ref"])] = time.monotonic()
-            await producer.flush()
-        finally:
-            await producer.stop()
-        finished = await self.wait_done(ids, timeout=max(120.0, seconds * 6), bar=bar)
-        bar.close()
-        cpu_after = self.cpu()
-        return self.summarise("ingress", rate, ids, sent, started, finished, cpu_before, cpu_after)
-
-    async def http_step(self, concurrency: int, count: int) -> dict[str, Any]:
-        """As fast as ``concurrency`` clients can post: intake's request rate, and the
-        end-to-end rate to the alert."""
-        bodies = self.bodies(count, f"h{concurrency}")
-        ids: set[str] = set()
-        sent: dict[str, float] = {}
-        queue: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
-        for body in bodies:
-            queue.put_nowait(body)
-        cpu_before = self.cpu()
-        bar = tqdm(total=count, desc=f"http x{concurrency}", unit="c", leave=False, disable=None)
-        started = time.monotonic()
-        limits = httpx.Limits(max_connections=concurrency)
-        async with httpx.AsyncClient(
-            base_url=self.stack["intake"].url, timeout=60, limits=limits
-        ) as client:
-
-            async def worker() -> None:
-                while not queue.empty():
-                    body = queue.get_nowait()
-                    answer = await client.post("/v1/complaints", json=body, headers=AUTH)
-                    answer.raise_for_status()
-                    complaint_id = answer.json()["complaint_id"]
-                    sent[complaint_id] = time.monotonic()
-                    ids.add(complaint_id)
-                    bar.update()
-
-            await asyncio.gather(*(worker() for _ in range(concurrency)))
-        accepted_in = time.monotonic() - started
-        bar.reset(total=count)
-        finished = await self.wait_done(ids, timeout=300, bar=bar)
-        bar.close()
-        cpu_after = self.cpu()
-        result = self.summarise("http", None, ids, sent, started, finished, cpu_before, cpu_after)
-        result["http_requests_per_s"] = round(count / accepted_in, 1)
-        return result
-
-    def summarise(
-        self,
-        path: str,
-        rate: float | None,
-        ids: set[str],
-        sent: dict[str, float],
-        started: float,
-        finished: float | None,
-        cpu_before: dict[str, float],
-        cpu_after: dict[str, float],
-    ) -> dict[str, Any]:
-        with self.arrivals.lock:
-            latencies = sorted(
-                (self.arrivals.at[i] - sent[i]) * 1000 for i in ids if i in self.arrivals.at
-            )
-        quantiles = statistics.quantiles(latencies, n=100) if len(latencies) > 1 else [0.0] * 99
-        delivered = len(latencies)
-        elapsed = (finished or time.monotonic()) - started
-        return {
-            "path": path,
-            "offered_per_s": rate,
-            "complaints": len(ids),
-            "delivered": delivered,
-            "throughput_per_s": round(delivered / elapsed, 1),
-            "latency_ms": {
-                "p50": round(quantiles[49], 1),
-                "p95": round(quantiles[94], 1),
-                "p99": round(quantiles[98], 1),
-            },
-            "cpu_ms_per_complaint": {
-                name: round(
-                    (cpu_after[name] - cpu_before.get(name, 0)) * 1000 / max(len(ids), 1), 2
-                )
-                for name in cpu_after
-            },
-        }
-
-
-async def run(args: argparse.Namespace) -> dict[str, Any]:
-    root = Path(tempfile.mkdtemp(prefix="gongzhi-bench-"))
+async def run(args: argparse.Namespace, root: Path) -> dict[str, Any]:
     infra = start_local_infra(root)
+    log_dir = root / "logs"
+    shape = Shape()
     try:
-        print("bench: raw aiokafka baseline (3 hops + counter write) ...")
-        rng = random.Random(1)
-        messages = [
-            (f"k{i}".encode(), orjson.dumps(complaint(i, rng, run="baseline")))
-            for i in range(args.baseline_messages)
-        ]
-        baseline = await run_baseline(
-            infra.bootstrap_servers, infra.mongodb_url, f"base{int(time.time())}.", messages
-        )
-        print(f"bench: baseline {baseline:.0f} messages/s end to end")
-        bench = Bench(infra, root / "logs")
-        bench.stack.start_all()
-        steps: list[dict[str, Any]] = []
+        say(f"bench: fair baseline, one process per stage; {baseline_documents(shape)}")
+        baseline = BaselineRun(infra, root, log_dir, shape)
+        await baseline.start()
         try:
-            for rate in args.rates:
-                step = await bench.kafka_step(rate, args.seconds)
-                steps.append(step)
-                print(format_step(step))
-                if step["throughput_per_s"] < 0.9 * rate:
-                    print(f"bench: saturated at {rate}/s offered")
-                    break
-            http = await bench.http_step(args.concurrency, args.http_complaints)
-            print(format_step(http))
+            baseline_steps = await ramp(
+                "baseline",
+                baseline.step,
+                BenchComplaints("b", seed=1, per_compound=args.per_compound),
+                args,
+            )
         finally:
-            bench.stack.stop_all()
-            bench.receiver.stop()
-            bench.smtp.stop()
+            await baseline.stop()
+        say("bench: the four services")
+        pipeline = Pipeline(infra, root, log_dir, DATABASE)
+        await pipeline.start()
+        try:
+            complaints = BenchComplaints("p", seed=2, per_compound=args.per_compound)
+            steps = await ramp("pipeline", pipeline.kafka_step, complaints, args)
+            http = await pipeline.http_step(
+                args.concurrency,
+                complaints.take(args.http_complaints, "http"),
+                max(300.0, args.http_complaints / 20),
+                args.stall,
+            )
+            say(format_step(http))
+            kept = await pipeline.documents_per_complaint()
+        finally:
+            await pipeline.stop()
     finally:
         stop_local_infra(infra)
-    best = max(steps, key=lambda s: s["throughput_per_s"])
+    return results_of(args, shape, baseline_steps, steps, http, kept)
+
+
+def results_of(
+    args: argparse.Namespace,
+    shape: Shape,
+    baseline_steps: list[dict[str, Any]],
+    steps: list[dict[str, Any]],
+    http: dict[str, Any],
+    kept: dict[str, dict[str, float]],
+) -> dict[str, Any]:
+    sustained = max(s["throughput_per_s"] for s in steps)
+    baseline = max(s["throughput_per_s"] for s in baseline_steps)
+    # At saturation: the burst, or (without one) the busiest paced step.
+    saturated = steps[-1] if args.burst else max(steps, key=lambda s: s["throughput_per_s"])
+    commands = saturated["db_commands_per_complaint"]
     return {
         "at": datetime.now(UTC).isoformat(),
         "machine": {
@@ -289,44 +123,105 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
             "python": platform.python_version(),
             "system": platform.platform(),
         },
-        "baseline_per_s": round(baseline, 1),
-        "sustained_ingress_per_s": best["throughput_per_s"],
-        "ratio_to_baseline": round(best["throughput_per_s"] / baseline, 3),
-        "http_requests_per_s": http["http_requests_per_s"],
+        "options": {
+            "rates": args.rates,
+            "seconds": args.seconds,
+            "burst": args.burst,
+            "concurrency": args.concurrency,
+            "http_complaints": args.http_complaints,
+            "per_compound": args.per_compound,
+        },
+        "sustained_per_s": sustained,
+        "baseline_per_s": baseline,
+        "ratio": round(sustained / baseline, 3) if baseline else None,
+        "http_per_s": http["http_requests_per_s"],
+        "p99_ms": {
+            f"{s['offered_per_s']:g}": s["latency_ms"]["p99"]
+            for s in steps
+            if s["offered_per_s"] is not None
+        },
+        "db_commands_per_complaint": {name: c["total"] for name, c in commands.items()},
+        "db_commands_by_command": {name: c["by_command"] for name, c in commands.items()},
+        "saturation_step": saturated["load"],
+        "baseline_documents_per_message": shape.documents(),
+        "baseline_documents_deleted_per_message": shape.deleted(),
+        "documents_kept_per_complaint": kept,
+        "baseline_steps": baseline_steps,
         "steps": [*steps, http],
     }
 
 
-def format_step(step: dict[str, Any]) -> str:
-    offered = f"{step['offered_per_s']:>6.0f}/s" if step["offered_per_s"] else "  max   "
-    latency = step["latency_ms"]
-    cpu = " ".join(f"{k}={v}" for k, v in step["cpu_ms_per_complaint"].items())
-    extra = f" http {step['http_requests_per_s']} req/s" if "http_requests_per_s" in step else ""
+def baseline_documents(shape: Shape) -> str:
+    deleted = shape.deleted()
+    return "documents written per message: " + ", ".join(
+        f"{stage} {n}" + (f" ({deleted[stage]} deleted again)" if stage in deleted else "")
+        for stage, n in shape.documents().items()
+    )
+
+
+def documents_line(results: dict[str, Any], shape: Shape) -> str:
+    kept = results["documents_kept_per_complaint"]
+    parts = []
+    for service, collections in kept.items():
+        inner = ", ".join(f"{name} {value:g}" for name, value in collections.items())
+        parts.append(f"{service} {sum(collections.values()):.2f} ({inner})")
     return (
-        f"{step['path']:<8}{offered} {step['delivered']:>6}/{step['complaints']:<6} "
-        f"{step['throughput_per_s']:>8.1f}/s  p50 {latency['p50']:>8.1f} p95 {latency['p95']:>8.1f} "
-        f"p99 {latency['p99']:>8.1f} ms  cpu ms/complaint: {cpu}{extra}"
+        "documents the pipeline keeps per complaint at the end: "
+        + "; ".join(parts)
+        + f"\nthe baseline's {baseline_documents(shape)}; kept: "
+        + ", ".join(f"{k} {v}" for k, v in shape.kept().items())
     )
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description="Benchmark the pipeline against a baseline.")
+    parser = argparse.ArgumentParser(description="Benchmark the pipeline against a fair baseline.")
     parser.add_argument("--rates", type=float, nargs="+", default=[25, 50, 100, 200, 500, 1000])
-    parser.add_argument("--seconds", type=float, default=20)
-    parser.add_argument("--concurrency", type=int, default=32)
-    parser.add_argument("--http-complaints", type=int, default=2000)
-    parser.add_argument("--baseline-messages", type=int, default=10000)
+    parser.add_argument("--seconds", type=float, default=20, help="length of each paced step")
+    parser.add_argument(
+        "--burst",
+        "--baseline-messages",
+        type=int,
+        default=10000,
+        help="complaints offered at once after the paced steps, to the baseline and to the "
+        "pipeline alike (0: no burst)",
+    )
+    parser.add_argument("--concurrency", type=int, default=64, help="HTTP clients")
+    parser.add_argument("--http-complaints", type=int, default=6000)
+    parser.add_argument(
+        "--per-compound", type=int, default=20, help="complaints in each bench compound"
+    )
+    parser.add_argument(
+        "--stall", type=float, default=30, help="give a step up after this long without progress"
+    )
     parser.add_argument("--out", type=Path, default=REPO / ".local" / "bench")
     args = parser.parse_args()
-    results = asyncio.run(run(args))
+    if not args.rates and not args.burst:
+        parser.error("give at least one rate or a burst")
+    root = Path(tempfile.mkdtemp(prefix="gongzhi-bench-"))
+    # aiokafka, PyMongo and asyncio log to the file, not between the table's lines.
+    logging.basicConfig(
+        filename=root / "bench.log",
+        level=logging.INFO,
+        format="%(asctime)s %(levelname)s %(name)s %(message)s",
+        force=True,
+    )
+    logging.captureWarnings(True)
+    logging.getLogger("httpx").setLevel(logging.WARNING)  # one line per request otherwise
+    say(f"bench: logs in {root / 'logs'}, the bench's own in {root / 'bench.log'}")
+    results = asyncio.run(run(args, root))
     args.out.mkdir(parents=True, exist_ok=True)
     path = args.out / f"results-{time.strftime('%Y%m%d-%H%M%S')}.json"
-    path.write_text(json.dumps(results, indent=2))
-    print(
-        f"\nsustained {results['sustained_ingress_per_s']}/s through ingress.complaints = "
-        f"{results['ratio_to_baseline']} of the raw baseline ({results['baseline_per_s']}/s); "
-        f"HTTP intake {results['http_requests_per_s']} req/s\nresults: {path}"
+    path.write_text(json.dumps(results, indent=2, ensure_ascii=False))
+    commands = "  ".join(f"{k} {v:.3f}" for k, v in results["db_commands_per_complaint"].items())
+    say(
+        f"\nsustained {results['sustained_per_s']}/s through ingress.complaints = "
+        f"{results['ratio']} of the fair baseline ({results['baseline_per_s']}/s); "
+        f"HTTP intake {results['http_per_s']} req/s\n"
+        f"db commands per complaint at saturation ({results['saturation_step']}): {commands}\n"
+        + documents_line(results, Shape())
     )
+    say(format_targets(targets(results, args.concurrency), results["steps"]))
+    say(f"results: {path}")
 
 
 if __name__ == "__main__":
