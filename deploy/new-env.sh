@@ -4,6 +4,9 @@
 # then fill in the three URLs at the top. Run it once per deployment: the cluster id
 # and the database passwords are fixed when the volumes are first created
 # (deploy/README.md says how to rotate them later).
+#   deploy/new-env.sh --kafka-user NAME
+# prints a fresh Kafka principal entry for an outside system instead, to add to
+# KAFKA_SYSTEM_USERS (deploy/README.md, "Add an outside system").
 set -euo pipefail
 
 # token BYTES: random bytes as URL-safe base64 without padding (letters, digits, - and _),
@@ -23,6 +26,16 @@ cluster_id() {
   printf '%s' "$id"
 }
 
+if [[ "${1:-}" == "--kafka-user" ]]; then
+  # The same rule as shared/access.py: valid in a topic name and a JAAS option.
+  if [[ $# -ne 2 || ! "$2" =~ ^[a-z0-9][a-z0-9-]{0,99}$ ]]; then
+    echo "usage: $0 --kafka-user NAME (lowercase letters, digits and '-')" >&2
+    exit 2
+  fi
+  printf 'user_%s="%s"\n' "$2" "$(token 24)"
+  exit 0
+fi
+
 cat <<ENV
 # Made by deploy/new-env.sh on $(date -u +%Y-%m-%d). Keep this file private (chmod 600).
 # Fill in these two before the first start (docker compose refuses empty values):
@@ -40,6 +53,9 @@ KAFKA_INTAKE_PASSWORD=$(token 24)
 KAFKA_ROUTING_PASSWORD=$(token 24)
 KAFKA_NOTIFY_PASSWORD=$(token 24)
 KAFKA_STATS_PASSWORD=$(token 24)
+# Outside systems' principals, none yet: one user_<name>="<password>" entry each, the
+# whole list in single quotes (deploy/new-env.sh --kafka-user NAME makes an entry).
+KAFKA_SYSTEM_USERS=
 
 # MongoDB: root for operators and backups, gongzhi (readWrite on gongzhi) for the services.
 MONGO_ROOT_PASSWORD=$(token 24)

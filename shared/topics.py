@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 INGRESS_COMPLAINTS = "ingress.complaints"
@@ -24,6 +25,14 @@ HOTSPOTS_DETECTED = "hotspots.detected"
 HOTSPOTS_CLOSED = "hotspots.closed"
 
 
+def responder_updates_topic(responder_id: str) -> str:
+    """The update topic of one responder's own system (``ingress.updates.<responder id>``).
+
+    Kafka ACLs see topics, not messages: only that responder's principal may write here,
+    so an update read from it can be trusted to come from that responder."""
+    return f"{INGRESS_UPDATES}.{responder_id}"
+
+
 def dead_letter_topic(service: str) -> str:
     """The dead-letter topic of one service (``dlq.<service>``)."""
     return f"dlq.{service}"
@@ -39,8 +48,9 @@ class TopicSpec:
     config: dict[str, str] = field(default_factory=dict)
 
 
-def topic_specs(partitions: int = 4) -> list[TopicSpec]:
-    """Every topic the system uses, with the settings it needs at creation."""
+def topic_specs(partitions: int = 4, responder_systems: Iterable[str] = ()) -> list[TopicSpec]:
+    """Every topic the system uses, with the settings it needs at creation, and the update
+    topic of each responder whose system posts updates over Kafka."""
     plain = [
         INGRESS_COMPLAINTS,
         INGRESS_UPDATES,
@@ -68,4 +78,10 @@ def topic_specs(partitions: int = 4) -> list[TopicSpec]:
     # Answers and change notices are read within seconds; an hour of them is plenty.
     for internal in (ROUTING_REPLIES, STATS_CHANGED):
         specs.append(TopicSpec(internal, partitions, {"retention.ms": str(3600 * 1000)}))
+    # As many partitions as ingress.updates, keyed by complaint id too: routing's range
+    # assignment then hands partition i of every update topic to the owner of those
+    # complaints.
+    specs.extend(
+        TopicSpec(responder_updates_topic(responder), partitions) for responder in responder_systems
+    )
     return specs

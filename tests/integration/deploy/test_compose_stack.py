@@ -37,6 +37,14 @@ from devtools.compose_env import Compose, load_compose
 from devtools.kafka_image import read_properties, server_properties
 from devtools.stack import ServiceProcess
 from shared.topics import STATS_SNAPSHOTS, topic_specs
+from tests.integration.deploy.compose_kafka import (
+    connects,
+    env_values,
+    new_env,
+    run_kafka_init,
+    sasl,
+    wait_until_it_answers,
+)
 from tests.integration.deploy.loopback import (
     REPO,
     KafkaContainer,
@@ -65,14 +73,10 @@ class Deployment:
 
 
 def dotenv(root: Path) -> dict[str, str]:
-    out = subprocess.run(
-        ["bash", str(REPO / "deploy" / "new-env.sh")], check=True, capture_output=True, text=True
-    ).stdout
+    out = new_env()
     path = root / ".env"
     path.write_text(out)
-    env = {
-        k: v for k, _, v in (line.partition("=") for line in out.splitlines()) if k and k[0] != "#"
-    }
+    env = env_values(out)
     env |= {
         "GONGZHI_PUBLIC_BASE_URL": "https://gongzhi.city.test",
         "GONGZHI_ALERT_BASE_URL": "http://alerts.city.test:9900",
@@ -96,6 +100,9 @@ def operator_config(folder: Path) -> Path:
         ]
     }
     (folder / "api-keys.yaml").write_text(yaml.safe_dump(keys))
+    shutil.copy(
+        REPO / "deploy" / "config" / "kafka-systems.example.yaml", folder / "kafka-systems.yaml"
+    )
     for path in folder.iterdir():
         path.chmod(0o644)
     return folder
@@ -113,32 +120,12 @@ def deployment(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Deployment]
     kafka.setup()
     kafka.start()
     try:
-        asyncio.run(wait_until_it_answers(loopback.address("kafka", 9092), env))
+        asyncio.run(
+            wait_until_it_answers(loopback.address("kafka", 9092), env["KAFKA_ADMIN_PASSWORD"])
+        )
         yield Deployment(compose, env, loopback, kafka, root)
     finally:
         kafka.stop()
-
-
-async def wait_until_it_answers(bootstrap: str, env: dict[str, str]) -> None:
-    """The port opens before the broker serves requests: wait for a real answer."""
-
-    async def answers() -> bool:
-        try:
-            await connects(bootstrap, **sasl("admin", env["KAFKA_ADMIN_PASSWORD"]))
-        except (KafkaError, TimeoutError):
-            return False
-        return True
-
-    await wait_for(answers, timeout=90, interval=1.0)
-
-
-def sasl(principal: str, password: str) -> dict[str, Any]:
-    return {
-        "security_protocol": "SASL_PLAINTEXT",
-        "sasl_mechanism": "PLAIN",
-        "sasl_plain_username": principal,
-        "sasl_plain_password": password,
-    }
 
 
 @pytest.fixture
@@ -150,17 +137,6 @@ async def admin(deployment: Deployment) -> AsyncIterator[AIOKafkaAdminClient]:
     await client.start()
     try:
         yield client
-    finally:
-        await client.close()
-
-
-async def connects(bootstrap: str, **options: Any) -> dict[str, Any]:
-    """The cluster as a client sees it after bootstrapping (raises when refused)."""
-    client = AIOKafkaAdminClient(bootstrap_servers=bootstrap, request_timeout_ms=10_000, **options)
-    try:
-        await asyncio.wait_for(client.start(), 20)
-        cluster: dict[str, Any] = await client.describe_cluster()
-        return cluster
     finally:
         await client.close()
 
@@ -228,16 +204,7 @@ async def test_every_container_bootstraps_from_an_address_the_broker_advertises(
 @pytest.fixture(scope="module")
 def kafka_init(deployment: Deployment) -> subprocess.CompletedProcess[str]:
     """The kafka-init job, run to completion with its compose environment."""
-    spec = deployment.compose.services["kafka-init"]
-    assert spec["command"][:2] == ["python", "-m"]
-    return subprocess.run(
-        [sys.executable, *spec["command"][1:], "--timeout", "60"],
-        cwd=REPO,
-        env=process_environment(deployment.loopback.environment("kafka-init")),
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    return run_kafka_init(deployment.compose, deployment.loopback)
 
 
 async def test_kafka_init_creates_every_topic_as_admin(
