@@ -5,12 +5,13 @@ reason in ``templates/reasons/`` holds the title and opening line."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Callable
 from datetime import datetime, timedelta, timezone
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
-from jinja2 import Environment, FileSystemLoader, StrictUndefined
+from jinja2 import Environment, FileSystemLoader, StrictUndefined, Template
 
 from services.notify.disclosure import ReporterView, reporter_view
 from services.notify.triggers import Trigger
@@ -28,17 +29,45 @@ SMS_MAX_CHARS = 140
 _TITLE = '{% import "reasons/" ~ reason ~ ".j2" as r with context %}{{ r.title() }}'
 
 
-@dataclass(frozen=True)
 class Message:
-    """One alert for one responder, in every format the channels use."""
+    """One alert for one responder, in every format the channels use. Each format is
+    rendered when a channel first asks for it: a channel needs one or two of them."""
 
-    title: str
-    text: str
-    markdown: str
-    html: str
-    sms: str
-    data: dict[str, Any]
-    """Structured form of the same facts (the webhook body)."""
+    def __init__(
+        self, renderer: Renderer, context: dict[str, Any], data: Callable[[str], dict[str, Any]]
+    ) -> None:
+        self._renderer = renderer
+        self._context = context
+        self._data = data
+
+    def _format(self, name: str) -> str:
+        return self._renderer.template(name).render(self._context).strip()
+
+    @cached_property
+    def title(self) -> str:
+        return self._renderer.title_template.render(self._context).strip()
+
+    @cached_property
+    def text(self) -> str:
+        return self._format("text") + "\n"
+
+    @cached_property
+    def markdown(self) -> str:
+        return self._format("markdown")
+
+    @cached_property
+    def html(self) -> str:
+        return self._format("html")
+
+    @cached_property
+    def sms(self) -> str:
+        sms = self._format("sms")
+        return sms if len(sms) <= SMS_MAX_CHARS else sms[: SMS_MAX_CHARS - 1] + "…"
+
+    @cached_property
+    def data(self) -> dict[str, Any]:
+        """Structured form of the same facts (the webhook body)."""
+        return {**self._data(self.title), "text": self.text.rstrip("\n")}
 
 
 def local_time(moment: datetime | None) -> str | None:
@@ -65,6 +94,15 @@ class Renderer:
             trim_blocks=True,
             lstrip_blocks=True,
         )
+        # Compiled once: compiling a template costs more than rendering it.
+        self.title_template = self.environment.from_string(_TITLE)
+        self._templates: dict[str, Template] = {}
+
+    def template(self, name: str) -> Template:
+        found = self._templates.get(name)
+        if found is None:
+            found = self._templates[name] = self.environment.get_template(f"{name}.j2")
+        return found
 
     def link(self, complaint_id: str) -> str:
         return f"{self.public_base_url}/v1/complaints/{complaint_id}"
@@ -73,24 +111,10 @@ class Renderer:
         self, trigger: Trigger, responder: Responder | None, directory: Directory, delivery_id: str
     ) -> Message:
         context = self._context(trigger, responder, directory, delivery_id)
-        rendered = {
-            name: self.environment.get_template(f"{name}.j2").render(context).strip()
-            for name in ("text", "markdown", "html", "sms")
-        }
-        title_text = self.environment.from_string(_TITLE).render(context).strip()
-        sms = rendered["sms"]
-        if len(sms) > SMS_MAX_CHARS:
-            sms = sms[: SMS_MAX_CHARS - 1] + "…"
         return Message(
-            title=title_text,
-            text=rendered["text"] + "\n",
-            markdown=rendered["markdown"],
-            html=rendered["html"],
-            sms=sms,
-            data={
-                **self._data(trigger, responder, context, delivery_id, title_text),
-                "text": rendered["text"],
-            },
+            self,
+            context,
+            lambda title: self._data(trigger, responder, context, delivery_id, title),
         )
 
     def _context(

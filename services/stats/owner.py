@@ -157,7 +157,9 @@ class StatsOwner:
         changes = {c: ch for c, ch in batch.complaints.items() if ch.partition in self.held}
         rejections = {k: r for k, r in batch.rejections.items() if r["partition"] in self.held}
         await self.store.put_facts(
-            {c: (ch.partition, ch.events, ch.notified, ch.periods) for c, ch in changes.items()}
+            {c: (ch.partition, ch.events, ch.notified, ch.periods) for c, ch in changes.items()},
+            # Every stored complaint of a held partition is in memory (loaded when taken).
+            new={c for c in changes if c not in self.complaints},
         )
         if rejections:
             await self.store.put_rejections(
