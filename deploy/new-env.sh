@@ -63,6 +63,7 @@ MONGO_APP_PASSWORD=$(token 24)
 
 # notify: seals reporters' contacts in its store; signs webhooks ("new,old" while rotating).
 GONGZHI_CONTACT_SEAL_KEY=$(token 32)
+GONGZHI_TRACKING_SECRET=$(token 32)
 GONGZHI_WEBHOOK_SECRET=$(token 32)
 
 # --profile monitoring

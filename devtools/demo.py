@@ -223,7 +223,7 @@ async def drive(
     )
 
     async def view(complaint_id: str) -> dict[str, Any] | None:
-        answer = await stats.get(f"/v1/complaints/{complaint_id}")
+        answer = await stats.get(f"/v1/complaints/{complaint_id}", headers=AUTH)
         return answer.json() if answer.status_code == 200 else None
 
     async def settled(story: Story) -> Any:

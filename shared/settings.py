@@ -112,3 +112,33 @@ def _secret_fields(model: BaseModel) -> Iterator[tuple[str, str]]:
             yield f"{prefix}{name}".upper(), value.get_secret_value()
         elif isinstance(value, BaseModel):
             yield from _secret_fields(value)
+
+
+DEV_TRACKING_SECRET = "gongzhi-dev-tracking-secret-not-for-production"
+
+
+class KeyedSettings(ServiceSettings):
+    """What a service that checks API keys and tracking tokens is given (intake, stats)."""
+
+    api_keys_file: str | None = None
+    """YAML list of ``{name, sha256, scopes, rate_per_second?, burst?}``; keys stored hashed."""
+    api_keys: str | None = None
+    """The same as JSON, for deployments that pass secrets as environment variables."""
+    tracking_secret: SecretStr | None = None
+    """Signs the tracking tokens residents get; intake and stats must share it."""
+
+    @model_validator(mode="after")
+    def _keys_and_secret_in_production(self) -> KeyedSettings:
+        if self.environment == "production":
+            if not (self.api_keys or self.api_keys_file):
+                raise ValueError(
+                    "GONGZHI_API_KEYS or GONGZHI_API_KEYS_FILE must be set in production"
+                )
+            if self.tracking_secret is None:
+                raise ValueError("GONGZHI_TRACKING_SECRET must be set in production")
+        return self
+
+    def tracking_key(self) -> str:
+        if self.tracking_secret is not None:
+            return self.tracking_secret.get_secret_value()
+        return DEV_TRACKING_SECRET

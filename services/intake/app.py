@@ -14,12 +14,12 @@ from faststream import AckPolicy
 from faststream.kafka import KafkaMessage
 
 from services.intake import handlers, http
-from services.intake.auth import KeyRing, RateLimiter, demo_key, hash_key, load_keys
 from services.intake.group_commit import GroupCommit
 from services.intake.limits import BodySizeLimit
 from services.intake.replies import ReplyWaiter
-from services.intake.settings import DEMO_API_KEY, IntakeSettings
+from services.intake.settings import IntakeSettings
 from services.intake.store import IntakeStore
+from shared.auth import RateLimiter, build_key_ring
 from shared.broker import ensure_topics, make_broker
 from shared.consuming import Discipline, Refusal
 from shared.events import ComplaintReceived, ComplaintRejected, IngressUpdate
@@ -42,16 +42,6 @@ SERVICE = handlers.SERVICE
 GROUP_ID = "gongzhi-intake"
 
 log = logging.getLogger(__name__)
-
-
-def build_key_ring(settings: IntakeSettings) -> KeyRing:
-    keys = load_keys(keys_json=settings.api_keys, keys_file=settings.api_keys_file)
-    demo_hash = hash_key(DEMO_API_KEY)
-    if settings.environment == "production" and any(k.sha256 == demo_hash for k in keys):
-        raise ValueError("the demo API key is not allowed in production")
-    if not keys and settings.environment in ("local", "dev", "test"):
-        keys = [demo_key(DEMO_API_KEY)]
-    return KeyRing(keys)
 
 
 def create_app(settings: IntakeSettings | None = None) -> FastAPI:
@@ -142,7 +132,12 @@ def create_app(settings: IntakeSettings | None = None) -> FastAPI:
         description="Takes residents' complaints in and publishes them on Kafka.",
     )
     app.state.broker = broker
-    app.state.keys = build_key_ring(settings)
+    app.state.keys = build_key_ring(
+        keys_json=settings.api_keys,
+        keys_file=settings.api_keys_file,
+        environment=settings.environment,
+    )
+    app.state.tracking_secret = settings.tracking_key()
     app.state.limiter = RateLimiter(settings.rate_per_second, settings.rate_burst)
     app.state.group = group
     app.state.updates = updates

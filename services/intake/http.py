@@ -12,9 +12,9 @@ from fastapi import APIRouter, Depends, Header, HTTPException, Request
 from fastapi.responses import JSONResponse
 from pydantic import ValidationError
 
-from services.intake.auth import ApiKey, KeyRing, RateLimiter
 from services.intake.group_commit import GroupCommit
 from services.intake.handlers import IdempotencyConflictError, Submitted, UpdateSender
+from shared.auth import ApiKey, KeyRing, RateLimiter, tracking_token
 from shared.consuming import TRANSIENT_ERRORS
 from shared.events import ComplaintSubmission, ComplaintUpdateRequest, IngressUpdate
 from shared.ids import stable_id
@@ -63,7 +63,9 @@ async def submit_complaint(
         raise HTTPException(422, str(exc)) from exc
     except TRANSIENT_ERRORS as exc:
         raise HTTPException(503, "not accepted: the broker or database is away; retry") from exc
-    return {"complaint_id": complaint_id, "status": "received"}
+    # What the resident keeps to follow the complaint (GET :8083/v1/complaints/{id}).
+    token = tracking_token(request.app.state.tracking_secret, complaint_id)
+    return {"complaint_id": complaint_id, "status": "received", "tracking_token": token}
 
 
 REFUSAL_STATUS = {"not_routed": 409, "not_allowed": 409, "not_assigned": 403, "invalid": 422}

@@ -2,23 +2,18 @@
 
 from __future__ import annotations
 
-from pydantic import Field, model_validator
+from pydantic import Field
 
-from shared.settings import ServiceSettings
+from shared.auth import DEMO_API_KEY as DEMO_API_KEY
+from shared.settings import KeyedSettings
 
-DEMO_API_KEY = "gongzhi-demo-key"
 
-
-class IntakeSettings(ServiceSettings):
+class IntakeSettings(KeyedSettings):
     http_port: int = 8080
     update_answer_seconds: float = Field(default=10.0, gt=0)
     """How long an HTTP update waits for routing's answer before it is answered
     ``queued`` (routing applies it when it catches up)."""
     max_body_bytes: int = Field(default=64 * 1024, ge=1024)
-    api_keys_file: str | None = None
-    """YAML list of ``{name, sha256, scopes, rate_per_second?, burst?}``; keys stored hashed."""
-    api_keys: str | None = None
-    """The same as JSON, for deployments that pass secrets as environment variables."""
     rate_per_second: float = Field(default=200.0, gt=0)
     rate_burst: int = Field(default=400, ge=1)
     batch_max_records: int = Field(default=500, ge=1)
@@ -29,10 +24,3 @@ class IntakeSettings(ServiceSettings):
     """Most HTTP submissions written and published together."""
     group_commit_in_flight: int = Field(default=4, ge=1)
     """Groups written at the same time."""
-
-    @model_validator(mode="after")
-    def _no_demo_key_in_production(self) -> IntakeSettings:
-        configured = (self.api_keys or "") + (self.api_keys_file or "")
-        if self.environment == "production" and not configured:
-            raise ValueError("GONGZHI_API_KEYS or GONGZHI_API_KEYS_FILE must be set in production")
-        return self

@@ -19,8 +19,10 @@ from services.stats import handlers, http
 from services.stats.owner import SERVICE, StatsOwner
 from services.stats.settings import StatsSettings
 from services.stats.store import StatsStore
+from shared.auth import build_key_ring
 from shared.broker import ensure_topics, make_broker
 from shared.consuming import Discipline
+from shared.directory import default_directory_path, load_directory
 from shared.events import ScopeChanged, StatsSnapshot
 from shared.http import dependency_checks, operations_router
 from shared.logs import configure_logging
@@ -119,6 +121,12 @@ def create_app(settings: StatsSettings | None = None) -> FastAPI:
     app.state.store = store
     app.state.owner = owner
     app.state.settings = settings
+    app.state.keys = build_key_ring(
+        keys_json=settings.api_keys,
+        keys_file=settings.api_keys_file,
+        environment=settings.environment,
+    )
+    app.state.directory = load_directory(settings.directory_path or default_directory_path())
     app.include_router(http.router)
     app.include_router(operations_router(SERVICE, dependency_checks(mongo, broker)))
     return app

@@ -294,6 +294,7 @@ def view(state: ComplaintState) -> dict[str, Any]:
             "due": {"acknowledge_by": rec.acknowledge_by, "resolve_by": rec.resolve_by},
             "escalation_level": rec.escalation_level,
             "duplicate_of": rec.duplicate_of,
+            "past_leads": [lead for lead in rec.leads if lead != rec.lead_id],
             "bounces": rec.bounces,
             "rating": rec.rating,
             "channel": state.channel,

@@ -10,6 +10,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Header, HTTPException, Query, Request
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 
+from services.stats.access import FiguresReader, ReaderOf, as_seen_by, may_read
 from services.stats.complaint import view
 from services.stats.figures import Filters, compute
 from services.stats.owner import snapshot_of
@@ -54,17 +55,23 @@ async def figures_of(
 
 
 @router.get("/v1/complaints/{complaint_id}")
-async def get_complaint(complaint_id: str, request: Request) -> dict[str, Any]:
+async def get_complaint(complaint_id: str, request: Request, caller: ReaderOf) -> dict[str, Any]:
+    """One complaint as its reader may see it (see ``services.stats.access``)."""
     found = await _store(request).complaint(complaint_id)
-    if found is None:
+    shown = None if found is None else view(found[0]) | {"notifications": found[1]}
+    if shown is None or not may_read(
+        caller, complaint_id, shown, request.app.state.settings.tracking_key()
+    ):
+        # The same answer for "not yours" and "no such complaint": a guess at a
+        # complaint id learns nothing.
         raise HTTPException(404, "unknown complaint")
-    state, notified = found
-    return view(state) | {"notifications": notified}
+    return as_seen_by(caller, shown, request.app.state.directory)
 
 
 @router.get("/v1/stats", response_model=None)
 async def get_stats(
     request: Request,
+    _: FiguresReader,
     period: str | None = None,
     compound: str | None = None,
     community: str | None = None,
@@ -86,7 +93,7 @@ async def get_stats(
 
 
 @router.get("/v1/scopes/{scope}")
-async def get_scope(scope: str, request: Request) -> dict[str, Any]:
+async def get_scope(scope: str, request: Request, _: FiguresReader) -> dict[str, Any]:
     """One snapshot scope's running figures (``city:2026-11``,
     ``responder:pf-dianzhong:2026-11`` ...), summed from its tallies: what its next
     snapshot will say, without a recount."""
@@ -102,6 +109,7 @@ async def get_scope(scope: str, request: Request) -> dict[str, Any]:
 @router.get("/dashboard", response_class=HTMLResponse)
 async def get_dashboard(
     request: Request,
+    _: FiguresReader,
     period: str | None = None,
     compound: str | None = None,
     community: str | None = None,

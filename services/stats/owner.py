@@ -162,9 +162,10 @@ class StatsOwner:
             new={c for c in changes if c not in self.complaints},
         )
         if rejections:
-            await self.store.put_rejections(
+            recorded = await self.store.put_rejections(
                 [{"_id": k, **r} for k, r in sorted(rejections.items())]
             )
+            rejections = {k: r for k, r in rejections.items() if k in recorded}
         now = now_ms()
         touched: set[tuple[str, int]] = set()
         for complaint_id, change in changes.items():

@@ -109,8 +109,11 @@ class StatsStore:
             operations.append(UpdateOne({"_id": complaint_id}, update, upsert=True))
         await write_all(self.complaints, operations)
 
-    async def put_rejections(self, rejections: Sequence[Document]) -> None:
-        await insert_new(self.rejections, rejections)
+    async def put_rejections(self, rejections: Sequence[Document]) -> set[str]:
+        """Record refused messages; the keys this call recorded. A rejection without a
+        key lands on any partition, so only the partition that recorded it counts it."""
+        taken = {str(t) for t in await insert_new(self.rejections, rejections)}
+        return {str(r["_id"]) for r in rejections} - taken
 
     async def put_tallies(self, tallies: Mapping[tuple[str, int], Tally], at: datetime) -> None:
         await write_all(

@@ -53,7 +53,7 @@ class Resident:
         )
 
     async def view(self, complaint_id: str) -> dict[str, Any]:
-        answer = await self.stats.get(f"/v1/complaints/{complaint_id}")
+        answer = await self.stats.get(f"/v1/complaints/{complaint_id}", headers=AUTH)
         return answer.json() if answer.status_code == 200 else {}
 
     async def wait_status(self, complaint_id: str, *statuses: str) -> dict[str, Any]:

@@ -559,12 +559,12 @@ def test_services_in_production_refuse_example_secrets(compose: Compose) -> None
     with pytest.raises(ValidationError, match="GONGZHI_CONTACT_SEAL_KEY holds an example"):
         NotifySettings(contact_seal_key="change-me", environment="production")
     with pytest.raises(ValidationError, match="KAFKA_SASL_PASSWORD holds an example"):
-        settings_class("stats")(environment="production", kafka={"sasl_password": "CHANGE_ME"})
+        settings_class("routing")(environment="production", kafka={"sasl_password": "CHANGE_ME"})
     with pytest.raises(ValidationError, match="MONGODB_PASSWORD holds an example"):
-        settings_class("stats")(
+        settings_class("routing")(
             environment="production", mongo={"username": "gongzhi", "password": "password"}
         )
-    settings_class("stats")(environment="production", kafka={"sasl_password": "s3cr3t-Xy"})
+    settings_class("routing")(environment="production", kafka={"sasl_password": "s3cr3t-Xy"})
 
 
 # --- Monitoring ---------------------------------------------------------------------

@@ -383,7 +383,10 @@ async def routed_complaint(services: dict[str, ServiceProcess]) -> str:
         complaint_id = accepted.json()["complaint_id"]
 
         async def routed() -> bool:
-            view = await http.get(f"{services['stats'].url}/v1/complaints/{complaint_id}")
+            view = await http.get(
+                f"{services['stats'].url}/v1/complaints/{complaint_id}",
+                headers={"Authorization": f"Bearer {API_KEY}"},
+            )
             return view.status_code == 200 and view.json().get("status") not in (None, "received")
 
         await wait_for(routed, timeout=90)
@@ -394,7 +397,10 @@ async def test_a_complaint_goes_through_with_the_per_service_principals(
     services: dict[str, ServiceProcess], routed_complaint: str
 ) -> None:
     async with httpx.AsyncClient(timeout=10) as http:
-        view = await http.get(f"{services['stats'].url}/v1/complaints/{routed_complaint}")
+        view = await http.get(
+            f"{services['stats'].url}/v1/complaints/{routed_complaint}",
+            headers={"Authorization": f"Bearer {API_KEY}"},
+        )
     assert view.json()["lead"], view.json()
 
 

@@ -11,8 +11,8 @@ from pymongo import AsyncMongoClient
 
 from devtools.loopback import produce
 from services.intake.app import create_app
-from services.intake.auth import hash_key
 from services.intake.settings import DEMO_API_KEY, IntakeSettings
+from shared.auth import hash_key
 from shared.settings import KafkaSettings, MongoSettings
 from shared.topics import COMPLAINTS_RECEIVED, COMPLAINTS_REJECTED, INGRESS_COMPLAINTS
 from tests.support import collect, serving

@@ -14,6 +14,7 @@ from typing import Any
 
 import httpx
 
+from shared.auth import DEMO_API_KEY
 from shared.events import Event
 from shared.settings import KafkaSettings, MongoSettings
 from tests.support import REPO, Infra, free_port, produce, wait_for
@@ -75,8 +76,11 @@ class StatsProcess:
                 self.kill()
 
     async def get(self, path: str, **params: Any) -> httpx.Response:
+        """As an operator (the local stack's demo key reads everything)."""
         async with httpx.AsyncClient(base_url=self.url, timeout=10) as client:
-            return await client.get(path, params=params)
+            return await client.get(
+                path, params=params, headers={"Authorization": f"Bearer {DEMO_API_KEY}"}
+            )
 
 
 async def publish(

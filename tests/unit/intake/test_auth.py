@@ -6,9 +6,17 @@ import json
 
 import pytest
 
-from services.intake.app import build_key_ring
-from services.intake.auth import ApiKey, KeyRing, RateLimiter, hash_key
 from services.intake.settings import DEMO_API_KEY, IntakeSettings
+from shared.auth import (
+    ApiKey,
+    KeyRing,
+    RateLimiter,
+    build_key_ring,
+    hash_key,
+    responders_of,
+    tracking_token,
+    tracking_token_opens,
+)
 
 
 def key(*scopes: str, name: str = "k") -> ApiKey:
@@ -45,23 +53,40 @@ def test_rate_limiter_refuses_past_the_burst_and_says_how_long_to_wait() -> None
 
 
 def test_local_stack_accepts_the_demo_key_when_no_keys_are_configured() -> None:
-    ring = build_key_ring(IntakeSettings(environment="local"))
+    ring = build_key_ring(keys_json=None, keys_file=None, environment="local")
     assert ring.holds(DEMO_API_KEY)
 
 
-def test_production_refuses_to_start_without_keys() -> None:
-    with pytest.raises(ValueError, match="must be set in production"):
+def test_production_refuses_to_start_without_keys_or_tracking_secret() -> None:
+    with pytest.raises(ValueError, match="API_KEYS_FILE must be set in production"):
         IntakeSettings(environment="production")
+    keys = json.dumps([{"name": "hl", "sha256": hash_key("s3cret"), "scopes": ["submit:hl"]}])
+    with pytest.raises(ValueError, match="TRACKING_SECRET must be set in production"):
+        IntakeSettings(environment="production", api_keys=keys)
+
+
+def test_a_tracking_token_opens_its_own_complaint_only() -> None:
+    token = tracking_token("s3cret", "c-1")
+    assert tracking_token_opens("s3cret", "c-1", token)
+    assert not tracking_token_opens("s3cret", "c-2", token)
+    assert not tracking_token_opens("other", "c-1", token)
+
+
+def test_a_responder_key_reads_only_its_own_and_an_operator_key_everything() -> None:
+    assert responders_of(key("update:pf-dianzhong", "update:resident")) == {"pf-dianzhong"}
+    assert responders_of(key("read")) is None
+    assert responders_of(key("admin")) is None
+    assert responders_of(key("update:*", "submit:hl")) == set()
 
 
 def test_production_refuses_the_demo_key() -> None:
     keys = json.dumps([{"name": "d", "sha256": hash_key(DEMO_API_KEY), "scopes": ["admin"]}])
     with pytest.raises(ValueError, match="demo API key"):
-        build_key_ring(IntakeSettings(environment="production", api_keys=keys))
+        build_key_ring(keys_json=keys, keys_file=None, environment="production")
 
 
 def test_configured_keys_replace_the_demo_key() -> None:
     keys = json.dumps([{"name": "hl", "sha256": hash_key("s3cret"), "scopes": ["submit:hl"]}])
-    ring = build_key_ring(IntakeSettings(environment="local", api_keys=keys))
+    ring = build_key_ring(keys_json=keys, keys_file=None, environment="local")
     assert ring.holds("s3cret")
     assert not ring.holds(DEMO_API_KEY)

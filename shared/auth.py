@@ -1,8 +1,12 @@
-"""API keys: stored only as SHA-256 hashes, each with scopes and a rate limit.
+"""API keys (stored only as SHA-256 hashes, each with scopes and a rate limit) and the
+tracking tokens residents get for their own complaint; shared by intake (which takes
+submissions and updates) and stats (which shows complaints and figures).
 
 Scopes: ``submit:<source>`` (submit complaints as that source), ``update:<actor_id>``
 (post lifecycle updates as that responder, or ``update:resident`` for residents'
-ratings), ``read``, ``admin`` (everything). ``*`` may stand for any source or actor.
+ratings; a responder's key also reads the complaints assigned to it), ``read`` (an
+operator: reads every complaint), ``admin`` (everything). ``*`` may stand for any source
+or actor.
 """
 
 from __future__ import annotations
@@ -80,6 +84,44 @@ def load_keys(*, keys_json: str | None, keys_file: str | None) -> list[ApiKey]:
 def demo_key(raw_key: str) -> ApiKey:
     """The documented local-stack key, with every scope."""
     return ApiKey(name="demo", sha256=hash_key(raw_key), scopes=frozenset({ADMIN}))
+
+
+DEMO_API_KEY = "gongzhi-demo-key"
+
+
+def build_key_ring(*, keys_json: str | None, keys_file: str | None, environment: str) -> KeyRing:
+    """The configured keys; the local stack (no keys configured) takes the demo key,
+    production refuses it."""
+    keys = load_keys(keys_json=keys_json, keys_file=keys_file)
+    demo_hash = hash_key(DEMO_API_KEY)
+    if environment == "production" and any(k.sha256 == demo_hash for k in keys):
+        raise ValueError("the demo API key is not allowed in production")
+    if not keys and environment in ("local", "dev", "test"):
+        keys = [demo_key(DEMO_API_KEY)]
+    return KeyRing(keys)
+
+
+def responders_of(key: ApiKey) -> set[str] | None:
+    """Whose complaints a key may read: None for every complaint (``read``, ``admin``),
+    else the responders it may act as (``update:<id>``; ``update:*`` acts as anyone but
+    reads nothing it is not assigned: it names no one)."""
+    if ADMIN in key.scopes or READ in key.scopes:
+        return None
+    return {
+        scope.removeprefix("update:")
+        for scope in key.scopes
+        if scope.startswith("update:") and scope not in ("update:*", "update:resident")
+    }
+
+
+def tracking_token(secret: str, complaint_id: str) -> str:
+    """What a resident is given with their complaint id: it opens that complaint only."""
+    digest = hmac.new(secret.encode(), f"track:{complaint_id}".encode(), hashlib.sha256)
+    return digest.hexdigest()[:32]
+
+
+def tracking_token_opens(secret: str, complaint_id: str, token: str) -> bool:
+    return hmac.compare_digest(tracking_token(secret, complaint_id), token)
 
 
 @dataclass
