@@ -34,6 +34,7 @@ TOPIC_SCHEMAS: dict[str, type[BaseModel]] = {
     topics.NOTIFICATIONS_FAILED: events.NotificationFailed,
     topics.STATS_SNAPSHOTS: events.StatsSnapshot,
     topics.STATS_CHANGED: events.ScopeChanged,
+    topics.ROUTING_COMMANDS: events.RoutingCommand,
 }
 
 SERVICES = ("intake", "routing", "notify", "stats")

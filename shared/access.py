@@ -42,6 +42,7 @@ from shared.topics import (
     INGRESS_UPDATES,
     NOTIFICATIONS_FAILED,
     NOTIFICATIONS_SENT,
+    ROUTING_COMMANDS,
     ROUTING_REPLIES,
     SERVICES,
     STATS_CHANGED,
@@ -127,6 +128,7 @@ def service_grants(responder_systems: Sequence[str] = ()) -> tuple[Grant, ...]:
                 COMPLAINTS_REMINDED,
                 COMPLAINTS_REJECTED,
                 ROUTING_REPLIES,
+                ROUTING_COMMANDS,
                 # Updates that reached the wrong owner go back, re-keyed.
                 INGRESS_UPDATES,
                 *HOTSPOT_TOPICS,
@@ -135,6 +137,7 @@ def service_grants(responder_systems: Sequence[str] = ()) -> tuple[Grant, ...]:
             reads=(
                 COMPLAINTS_RECEIVED,
                 INGRESS_UPDATES,
+                ROUTING_COMMANDS,
                 *(responder_updates_topic(r) for r in responder_systems),
             ),
             follows=(COMPLAINTS_ROUTED, COMPLAINTS_UPDATED),

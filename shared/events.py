@@ -104,6 +104,9 @@ class UpdateType(StrEnum):
     RESOLVED = "resolved"
     RETURNED = "returned"
     RATED = "rated"
+    UNLINKED = "unlinked"
+    """Undo a duplicate link (the dispatch or coordination desk, or the compound's
+    community): the complaint is then routed on its own."""
 
 
 class ComplaintUpdateRequest(Message):
@@ -209,6 +212,11 @@ class ComplaintRouted(Event):
     round: int = 1
     reason: Literal["initial", "rerouted"] = "initial"
     previous_lead: str | None = None
+    possible_duplicate_of: str | None = None
+    """An open complaint this one may repeat, when the duplicate check was not sure
+    enough to link them: the responder sees it and decides."""
+    duplicate_note: str | None = None
+    """Why the check thought so (place and wording)."""
 
 
 class ComplaintStatus(StrEnum):
@@ -231,6 +239,7 @@ class UpdateKind(StrEnum):
     RATED = "rated"
     REOPENED = "reopened"
     DUPLICATE_LINKED = "duplicate_linked"
+    UNLINKED = "unlinked"
 
 
 class ComplaintUpdated(Event):
@@ -267,6 +276,23 @@ class ScopeChanged(Message):
     scope): it tells the one stats instance that publishes the scope to do so."""
 
     scope: str
+
+
+class RoutingCommand(Message):
+    """What one routing owner asks of another about a complaint it does not own
+    (internal topic ``routing.commands``, key = the complaint acted on):
+
+    - ``attach``: ``duplicate_id`` was linked to ``complaint_id``; remember it;
+    - ``follow``: ``complaint_id`` was linked to ``original_id``, which is resolved; the
+      duplicate is resolved with it (its resident is then asked for a rating)."""
+
+    command_id: str
+    kind: Literal["attach", "follow"]
+    complaint_id: str
+    duplicate_id: str | None = None
+    original_id: str | None = None
+    at: AwareDatetime
+    note: str | None = None
 
 
 class Breach(StrEnum):

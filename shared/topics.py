@@ -18,6 +18,9 @@ NOTIFICATIONS_FAILED = "notifications.failed"
 STATS_SNAPSHOTS = "stats.snapshots"
 ROUTING_REPLIES = "routing.replies"
 """Internal: routing's answers to the updates intake forwards (key = request id)."""
+ROUTING_COMMANDS = "routing.commands"
+"""Internal: what one routing owner asks of the owner of another complaint (a duplicate
+link to remember, a resolution to follow), keyed by the complaint acted on."""
 STATS_CHANGED = "stats.changed"
 """Internal: a scope whose figures changed, for the one stats instance that publishes
 its snapshot (key = scope)."""
@@ -64,6 +67,7 @@ def topic_specs(partitions: int = 4, responder_systems: Iterable[str] = ()) -> l
         NOTIFICATIONS_FAILED,
         HOTSPOTS_DETECTED,
         HOTSPOTS_CLOSED,
+        ROUTING_COMMANDS,
         *(dead_letter_topic(s) for s in SERVICES),
     ]
     specs = [TopicSpec(name, partitions) for name in plain]

@@ -25,6 +25,7 @@ from services.routing.owner import SERVICE, Owner, Publishers
 from services.routing.policy import RoutingPolicy, load_policy
 from services.routing.settings import RoutingSettings
 from services.routing.store import RoutingStore
+from services.routing.wording import load_segmenter
 from shared.broker import ensure_topics, make_broker
 from shared.consuming import Discipline
 from shared.datafile import DataFileError
@@ -36,6 +37,7 @@ from shared.events import (
     ComplaintRouted,
     ComplaintUpdated,
     IngressUpdate,
+    RoutingCommand,
     UpdateReply,
 )
 from shared.http import dependency_checks, operations_router
@@ -52,6 +54,7 @@ from shared.topics import (
     COMPLAINTS_ROUTED,
     COMPLAINTS_UPDATED,
     INGRESS_UPDATES,
+    ROUTING_COMMANDS,
     ROUTING_REPLIES,
     dead_letter_topic,
 )
@@ -103,6 +106,12 @@ def create_app(settings: RoutingSettings | None = None) -> FastAPI:
             schema=ComplaintRejected,
             description="An update on ingress.updates was refused, with the reasons.",
         ),
+        ROUTING_COMMANDS: broker.publisher(
+            topic(ROUTING_COMMANDS),
+            schema=RoutingCommand,
+            description="Internal: what one routing owner asks of the owner of another "
+            "complaint (a duplicate to remember, a resolution to follow); key: that complaint.",
+        ),
         ROUTING_REPLIES: broker.publisher(
             topic(ROUTING_REPLIES),
             schema=UpdateReply,
@@ -120,12 +129,13 @@ def create_app(settings: RoutingSettings | None = None) -> FastAPI:
         policy=policy,
         directory=directory,
         store=RoutingStore(database(mongo, settings.mongo)),
-        index=OpenIndex(policy.duplicate_window),
+        index=OpenIndex(policy),
         publishers=Publishers(publish),
     )
     topics = handlers.Topics(
         received=topic(COMPLAINTS_RECEIVED),
         updates=topic(INGRESS_UPDATES),
+        commands=topic(ROUTING_COMMANDS),
         routed=topic(COMPLAINTS_ROUTED),
         updated=topic(COMPLAINTS_UPDATED),
     )
@@ -135,6 +145,7 @@ def create_app(settings: RoutingSettings | None = None) -> FastAPI:
     @broker.subscriber(
         topics.received,
         topics.updates,
+        topics.commands,
         group_id=settings.kafka.group(GROUP_ID),
         auto_offset_reset="earliest",
         ack_policy=AckPolicy.NACK_ON_ERROR,
@@ -145,7 +156,7 @@ def create_app(settings: RoutingSettings | None = None) -> FastAPI:
         partition_assignment_strategy=(RangePartitionAssignor,),
         listener=OwnershipListener(owner, owner.lock),
         description="Complaints intake accepted (each routed once, or linked as a "
-        "duplicate) and lifecycle updates from responders' and residents' systems "
+        "duplicate), owners' commands, and lifecycle updates from responders' and residents' systems "
         "(refused ones answered on complaints.rejected, undecodable ones dead-lettered).",
     )
     async def on_inputs(msg: KafkaMessage) -> None:
@@ -185,6 +196,8 @@ def create_app(settings: RoutingSettings | None = None) -> FastAPI:
     @contextlib.asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         configure_logging(SERVICE, settings.log_level)
+        # jieba builds its dictionary on first use (a second or two): not on a complaint.
+        await asyncio.to_thread(load_segmenter)
         counts = await ensure_topics(settings.kafka)
         deps.partitions = counts.get(topics.updates, deps.partitions)
         async with background(view.run):

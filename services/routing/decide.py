@@ -18,7 +18,12 @@ import orjson
 
 from services.routing.escalation import next_check, sweep
 from services.routing.index import OpenIndex
-from services.routing.lifecycle import UpdateRefusedError, apply_update
+from services.routing.lifecycle import (
+    UpdateRefusedError,
+    apply_update,
+    attach_duplicate,
+    follow_original,
+)
 from services.routing.policy import RoutingPolicy
 from services.routing.route import classify_received, route_received
 from services.routing.state import OPEN_STATUSES, ComplaintState
@@ -31,6 +36,7 @@ from shared.events import (
     ComplaintUpdateRequest,
     IngressUpdate,
     RejectionReason,
+    RoutingCommand,
     UpdateReply,
 )
 from shared.ids import stable_id
@@ -69,6 +75,14 @@ class Malformed:
 
 
 @dataclass(frozen=True)
+class Commanded:
+    """Another owner's command about one of this owner's complaints."""
+
+    command: RoutingCommand
+    origin: Origin
+
+
+@dataclass(frozen=True)
 class Due:
     """One of the owner's complaints reached its next check."""
 
@@ -76,7 +90,7 @@ class Due:
     at: datetime
 
 
-Input = Arrived | Requested | Malformed | Due
+Input = Arrived | Requested | Malformed | Commanded | Due
 
 
 @dataclass
@@ -113,6 +127,8 @@ def plan(
             _arrive(item, states, closed, context, result)
         elif isinstance(item, Requested):
             _request(item, states, closed, context, result)
+        elif isinstance(item, Commanded):
+            _command(item, states, context, result)
         elif isinstance(item, Malformed):
             result.rejections.append(
                 (item.origin.key, _rejection(item.origin, item.parsed, item.reasons))
@@ -160,7 +176,7 @@ def _arrive(
         classification,
         policy=context.policy,
         directory=context.directory,
-        open_candidates=context.index.candidates(  # type: ignore[arg-type]
+        open_candidates=context.index.candidates(
             received.compound_id,
             classification.category.code,
             received.occurred_at - context.policy.duplicate_window,
@@ -253,6 +269,23 @@ def _refuse(item: Requested, code: str, field_name: str, reason: str, result: Pl
             ),
         )
     )
+
+
+def _command(
+    item: Commanded, states: Mapping[str, ComplaintState], context: Context, result: Plan
+) -> None:
+    command = item.command
+    current = _current(command.complaint_id, states, result)
+    if current is None:
+        return  # closed and put away, or never routed here: nothing follows
+    if command.kind == "attach" and command.duplicate_id:
+        changed = attach_duplicate(current, command.duplicate_id, command.at)
+    elif command.kind == "follow" and command.original_id:
+        changed = follow_original(current, command.original_id, command.note, command.at)
+    else:
+        changed = None
+    if changed is not None:
+        _record(changed, f"command:{command.command_id}", context, result)
 
 
 def _due(item: Due, states: Mapping[str, ComplaintState], context: Context, result: Plan) -> None:

@@ -16,10 +16,7 @@ can keep. ``judge`` compares two fingerprints and gives a verdict:
 
 ``best_match`` picks the candidate to link to (or to mention). The policy's
 ``duplicates:`` section holds the thresholds and the word groups. This module does no
-I/O; ``wording`` loads jieba's dictionary once (``wording.load_segmenter``).
-
-``similarity`` and ``find_duplicate`` are the character-bigram detector this replaces,
-kept until routing calls ``judge``."""
+I/O; ``wording`` loads jieba's dictionary once (``wording.load_segmenter``)."""
 
 from __future__ import annotations
 
@@ -30,10 +27,8 @@ from enum import StrEnum
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict
 
-from services.routing.classify import fold
 from services.routing.places import Places, compare_places
 from services.routing.policy import DuplicatePolicy
-from services.routing.state import OPEN_STATUSES, ComplaintState
 from services.routing.wording import lexicon_of, read
 
 
@@ -172,50 +167,3 @@ def best_match(
         if verdict in best:
             return best[verdict][1]
     return None
-
-
-# -- the character-bigram detector this replaces ---------------------------------------
-
-
-def _bigrams(text: str) -> set[str]:
-    chars = "".join(ch for ch in fold(text) if ch.isalnum())
-    if len(chars) < 2:
-        return {chars} if chars else set()
-    return {chars[i : i + 2] for i in range(len(chars) - 1)}
-
-
-def similarity(a: str, b: str) -> float:
-    """Jaccard index of character bigrams, 0.0 (nothing shared) to 1.0 (same)."""
-    left, right = _bigrams(a), _bigrams(b)
-    if not left or not right:
-        return 0.0
-    return len(left & right) / len(left | right)
-
-
-def find_duplicate(
-    *,
-    complaint_id: str,
-    compound_id: str,
-    category: str,
-    description: str,
-    received_at: datetime,
-    candidates: list[ComplaintState],
-    window: timedelta,
-    threshold: float,
-) -> ComplaintState | None:
-    """The most similar open complaint this one duplicates, or None."""
-    best: tuple[float, ComplaintState] | None = None
-    for other in candidates:
-        if (
-            other.complaint_id == complaint_id
-            or other.status not in OPEN_STATUSES
-            or other.duplicate_of is not None
-            or other.summary.compound_id != compound_id
-            or other.summary.category != category
-            or not (received_at - window <= other.received_at <= received_at)
-        ):
-            continue
-        score = similarity(description, other.summary.description)
-        if score >= threshold and (best is None or score > best[0]):
-            best = (score, other)
-    return best[1] if best else None

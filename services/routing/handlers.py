@@ -10,7 +10,7 @@ from datetime import UTC, datetime
 import orjson
 from pydantic import ValidationError
 
-from services.routing.decide import Arrived, Input, Malformed, Requested
+from services.routing.decide import Arrived, Commanded, Input, Malformed, Requested
 from services.routing.owner import SERVICE, Owner
 from shared.consuming import Origin, PermanentError, Record, Refusal, decode_each
 from shared.events import (
@@ -19,6 +19,7 @@ from shared.events import (
     ComplaintUpdated,
     IngressUpdate,
     RejectionReason,
+    RoutingCommand,
 )
 from shared.ids import stable_id
 from shared.mongo import now_ms
@@ -33,6 +34,7 @@ class Topics:
 
     received: str
     updates: str
+    commands: str
     routed: str
     updated: str
 
@@ -60,6 +62,8 @@ def decode(record: Record, topics: Topics) -> Input:
     origin = _first_origin(record)
     if record.topic == topics.received:
         return Arrived(ComplaintReceived.model_validate_json(body), origin)
+    if record.topic == topics.commands:
+        return Commanded(RoutingCommand.model_validate_json(body), origin)
     try:
         parsed = orjson.loads(body)
     except orjson.JSONDecodeError as exc:

@@ -11,50 +11,42 @@ from it: the cost is a duplicate routed on its own, never a wrong link."""
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 
+from services.routing.duplicates import Fingerprint
+from services.routing.policy import RoutingPolicy
+from services.routing.route import fingerprint_of
 from services.routing.state import OPEN_STATUSES
 from shared.events import (
     ComplaintRouted,
-    ComplaintStatus,
     ComplaintSummary,
     ComplaintUpdated,
     UpdateKind,
 )
 
-
-@dataclass(frozen=True)
-class Candidate:
-    """An open complaint another may duplicate (the fields duplicate matching reads)."""
-
-    complaint_id: str
-    summary: ComplaintSummary
-    received_at: datetime
-    status: ComplaintStatus = ComplaintStatus.ROUTED
-    duplicate_of: str | None = None
-
-
 Scope = tuple[str, str]
 
 
 class OpenIndex:
-    def __init__(self, window: timedelta) -> None:
-        self.window = window
-        self._by_scope: dict[Scope, dict[str, Candidate]] = {}
+    """Each open complaint's fingerprint (read once, when first seen), by scope."""
+
+    def __init__(self, policy: RoutingPolicy) -> None:
+        self.policy = policy
+        self._by_scope: dict[Scope, dict[str, Fingerprint]] = {}
         self._scope_of: dict[str, Scope] = {}
 
     def __len__(self) -> int:
         return len(self._scope_of)
 
-    def candidates(self, compound_id: str, category: str, since: datetime) -> list[Candidate]:
-        """Open complaints of one compound and category seen since ``since``, newest first."""
-        found = [
-            c
-            for c in self._by_scope.get((compound_id, category), {}).values()
-            if c.received_at >= since
+    def candidates(
+        self, compound_id: str, category: str, since: datetime
+    ) -> list[tuple[str, Fingerprint]]:
+        """Open complaints of one compound and category seen since ``since``."""
+        return [
+            (cid, fp)
+            for cid, fp in self._by_scope.get((compound_id, category), {}).items()
+            if fp.received_at >= since
         ]
-        return sorted(found, key=lambda c: c.received_at, reverse=True)
 
     def observe_state(
         self, complaint_id: str, summary: ComplaintSummary, at: datetime, *, open_: bool
@@ -89,7 +81,9 @@ class OpenIndex:
         if known is not None:
             return  # a re-route or a copy: the first sighting dates it
         self._close(complaint_id)
-        self._by_scope.setdefault(scope, {})[complaint_id] = Candidate(complaint_id, summary, at)
+        self._by_scope.setdefault(scope, {})[complaint_id] = fingerprint_of(
+            summary, at, self.policy
+        )
         self._scope_of[complaint_id] = scope
 
     def _close(self, complaint_id: str) -> None:

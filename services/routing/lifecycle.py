@@ -21,7 +21,7 @@ from services.routing.assign import assignee, expand
 from services.routing.due import due_times
 from services.routing.escalation import next_check
 from services.routing.policy import RoutingPolicy
-from services.routing.route import routed_event
+from services.routing.route import ROUTING_ACTOR, route_on_its_own, routed_event
 from services.routing.state import OPEN_STATUSES, ComplaintState
 from shared.directory import Directory
 from shared.events import (
@@ -31,6 +31,7 @@ from shared.events import (
     DueTimes,
     Rating,
     ResponderKind,
+    RoutingCommand,
     UpdateKind,
     UpdateType,
 )
@@ -66,6 +67,8 @@ def apply_update(
     already applied; raises UpdateRefusedError if the update is not allowed."""
     if key in state.applied_updates:
         return state
+    if request.type == UpdateType.UNLINKED:
+        return _unlink(state, request, key, policy, directory, now)
     _check_applicable(state, request)
     changed = state.copy_for_change()
     changed.remember_update(key)
@@ -89,11 +92,19 @@ def _check_applicable(state: ComplaintState, request: ComplaintUpdateRequest) ->
         raise UpdateRefusedError(
             "not_allowed",
             "type",
-            f"the complaint is linked as a duplicate of {state.duplicate_of}; update that one",
+            f"the complaint is linked as a duplicate of {state.duplicate_of}; update that "
+            "one, or undo the link (unlinked)",
         )
     if state.status == ComplaintStatus.CLOSED:
         raise UpdateRefusedError("not_allowed", "type", "the complaint is closed")
-    if state.lead is None or state.due is None:
+    followed = state.duplicate_of is not None and state.status == ComplaintStatus.RESOLVED
+    if followed and request.type != UpdateType.RATED:
+        raise UpdateRefusedError(
+            "not_allowed",
+            "type",
+            f"the complaint was resolved with {state.duplicate_of}; only its rating is asked for",
+        )
+    if not followed and (state.lead is None or state.due is None):
         raise UpdateRefusedError(
             "not_routed", "complaint_id", "the complaint has not been routed yet"
         )
@@ -205,6 +216,23 @@ def _resolve(
     state.status = ComplaintStatus.RESOLVED
     state.resolved_at = now
     _updated(state, UpdateKind.RESOLVED, request, key, now, lead=state.lead)
+    for duplicate_id in state.duplicates:
+        ask_to_follow(state, duplicate_id, now)
+
+
+def ask_to_follow(state: ComplaintState, duplicate_id: str, now: datetime) -> None:
+    """Tell the owner of a duplicate that its original is resolved."""
+    state.ask(
+        RoutingCommand(
+            command_id=stable_id(duplicate_id, "follow", state.complaint_id, state.reopens),
+            kind="follow",
+            complaint_id=duplicate_id,
+            original_id=state.complaint_id,
+            at=now,
+            note=f"resolved with {state.complaint_id}",
+        ),
+        now,
+    )
 
 
 def next_responder(state: ComplaintState, directory: Directory) -> str | None:
@@ -261,6 +289,90 @@ def _return(
     )
 
 
+UNLINKERS = "the dispatch or coordination desk, or the compound's community"
+
+
+def _unlink(
+    state: ComplaintState,
+    request: ComplaintUpdateRequest,
+    key: str,
+    policy: RoutingPolicy,
+    directory: Directory,
+    now: datetime,
+) -> ComplaintState:
+    """Undo a duplicate link: the complaint is routed on its own; the timeline shows
+    both steps."""
+    allowed = {
+        directory.fallback_responder,
+        directory.coordination_responder,
+        state.summary.community_id,
+    }
+    if request.actor_id not in allowed:
+        raise UpdateRefusedError("not_assigned", "actor_id", f"only {UNLINKERS} may undo a link")
+    if state.status != ComplaintStatus.DUPLICATE:
+        raise UpdateRefusedError(
+            "not_allowed",
+            "type",
+            f"the complaint is {state.status.value}, not linked as a duplicate",
+        )
+    changed = state.copy_for_change()
+    changed.remember_update(key)
+    original = changed.duplicate_of
+    changed.duplicate_of = None
+    _updated(changed, UpdateKind.UNLINKED, request, key, now, duplicate_of=original)
+    route_on_its_own(
+        changed,
+        policy.category(changed.summary.category),
+        policy=policy,
+        directory=directory,
+        now=now,
+    )
+    return changed
+
+
+def follow_original(
+    state: ComplaintState, original_id: str, note: str | None, now: datetime
+) -> ComplaintState | None:
+    """A duplicate whose original was resolved is resolved with it (None: nothing to do,
+    e.g. the link was undone meanwhile)."""
+    if state.status != ComplaintStatus.DUPLICATE or state.duplicate_of != original_id:
+        return None
+    changed = state.copy_for_change()
+    changed.status = ComplaintStatus.RESOLVED
+    changed.resolved_at = now
+    changed.note(UpdateKind.RESOLVED, now, ROUTING_ACTOR)
+    changed.emit(
+        COMPLAINTS_UPDATED,
+        ComplaintUpdated(
+            event_id=stable_id(state.complaint_id, "followed", original_id),
+            occurred_at=now,
+            complaint_id=state.complaint_id,
+            type=UpdateKind.RESOLVED,
+            actor_id=ROUTING_ACTOR,
+            status=ComplaintStatus.RESOLVED,
+            note=note,
+            duplicate_of=original_id,
+            summary=state.summary,
+        ),
+        now,
+    )
+    return changed
+
+
+def attach_duplicate(
+    state: ComplaintState, duplicate_id: str, now: datetime
+) -> ComplaintState | None:
+    """Remember a complaint linked to this one; an original already resolved tells it
+    at once."""
+    if duplicate_id in state.duplicates:
+        return None
+    changed = state.copy_for_change()
+    changed.duplicates = [*changed.duplicates, duplicate_id]
+    if changed.status in (ComplaintStatus.RESOLVED, ComplaintStatus.CLOSED):
+        ask_to_follow(changed, duplicate_id, now)
+    return changed
+
+
 def _check_rater(state: ComplaintState, actor_id: str, directory: Directory) -> None:
     if actor_id == RESIDENT:
         return
@@ -296,6 +408,21 @@ def _rate(
     if request.rating != Rating.DISSATISFIED:
         state.status = ComplaintStatus.CLOSED
         _updated(state, UpdateKind.RATED, request, key, now, rating=request.rating)
+        return
+    if state.lead is None:
+        # A duplicate resolved with its original, and its resident is not satisfied:
+        # the problem is not solved for them, so their complaint is handled on its own.
+        _updated(state, UpdateKind.RATED, request, key, now, rating=request.rating)
+        state.rating = None
+        state.resolved_at = None
+        state.duplicate_of = None
+        route_on_its_own(
+            state,
+            policy.category(state.summary.category),
+            policy=policy,
+            directory=directory,
+            now=now,
+        )
         return
     # Re-handling: same lead, fresh resolve due time, a new escalation cycle.
     assert state.due is not None

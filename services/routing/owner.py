@@ -290,7 +290,9 @@ def _complaint_of(item: Input) -> str | None:
 async def _send_entry(
     publishers: Publishers, entry: OutboxEntry, complaint_id: str, sends: Sends
 ) -> None:
-    await sends.add(publishers[entry.topic], entry.topic, entry.payload.encode(), complaint_id)
+    await sends.add(
+        publishers[entry.topic], entry.topic, entry.payload.encode(), entry.key or complaint_id
+    )
 
 
 async def _send_reply(publisher: Publisher, reply: UpdateReply, sends: Sends) -> None:

@@ -66,10 +66,6 @@ WordGroup = Annotated[list[Keyword], Field(min_length=1)]
 
 Score = Annotated[float, Field(gt=0, le=1)]
 
-LEGACY_BIGRAM_THRESHOLD = 0.5
-"""The character-bigram threshold of the detector that ``judge`` replaces, for the
-callers not switched yet (``RoutingPolicy.duplicate_similarity``)."""
-
 
 class DuplicatePolicy(_Entry):
     """When a new complaint is linked to an open one (see the ``duplicates:`` section
@@ -148,11 +144,6 @@ class RoutingPolicy(_Entry):
     @property
     def duplicate_window(self) -> timedelta:
         return self.duplicates.window
-
-    @property
-    def duplicate_similarity(self) -> float:
-        """Only for the callers of the old ``find_duplicate``/``similarity``."""
-        return LEGACY_BIGRAM_THRESHOLD
 
     @cached_property
     def by_code(self) -> dict[str, CategoryPolicy]:

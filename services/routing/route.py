@@ -1,16 +1,17 @@
 """Routing a newly received complaint: classify, assign, set due times, or link it
-to the open complaint it duplicates."""
+to the open complaint it surely duplicates (``services.routing.duplicates``)."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 
 from services.routing.assign import assign
 from services.routing.classify import Classification, classify
 from services.routing.due import due_times
-from services.routing.duplicates import find_duplicate
+from services.routing.duplicates import Fingerprint, Verdict, best_match, fingerprint
 from services.routing.escalation import next_check
-from services.routing.policy import RoutingPolicy
+from services.routing.policy import CategoryPolicy, RoutingPolicy
 from services.routing.state import ComplaintState
 from shared.directory import Directory
 from shared.events import (
@@ -19,6 +20,7 @@ from shared.events import (
     ComplaintStatus,
     ComplaintSummary,
     ComplaintUpdated,
+    RoutingCommand,
     UpdateKind,
 )
 from shared.ids import stable_id
@@ -50,16 +52,32 @@ def summary_of(
     )
 
 
+def fingerprint_of(
+    summary: ComplaintSummary, received_at: datetime, policy: RoutingPolicy
+) -> Fingerprint:
+    """How the duplicate check sees a complaint (computed once per complaint)."""
+    return fingerprint(
+        summary.description,
+        summary.location,
+        policy.duplicates,
+        compound_id=summary.compound_id,
+        category=summary.category,
+        received_at=received_at,
+    )
+
+
 def route_received(
     received: ComplaintReceived,
     classification: Classification,
     *,
     policy: RoutingPolicy,
     directory: Directory,
-    open_candidates: list[ComplaintState],
+    open_candidates: Sequence[tuple[str, Fingerprint]],
     now: datetime,
 ) -> ComplaintState:
-    """The first state of a complaint, with its routed (or duplicate_linked) event queued."""
+    """The first state of a complaint, with its routed (or duplicate_linked) event
+    queued: linked only when the duplicate check is sure (``Verdict.LINK``), routed and
+    marked ``possible_duplicate_of`` when it only suspects it."""
     summary = summary_of(received, classification, directory)
     state = ComplaintState(
         complaint_id=received.complaint_id,
@@ -70,47 +88,73 @@ def route_received(
         matched_keyword=classification.matched_keyword,
     )
     state.note("received", received.occurred_at, received.source)
-    original = find_duplicate(
-        complaint_id=received.complaint_id,
-        compound_id=received.compound_id,
-        category=summary.category,
-        description=received.description,
-        received_at=received.occurred_at,
-        candidates=open_candidates,
-        window=policy.duplicate_window,
-        threshold=policy.duplicate_similarity,
-    )
-    if original is not None:
-        state.status = ComplaintStatus.DUPLICATE
-        state.duplicate_of = original.complaint_id
-        state.note(UpdateKind.DUPLICATE_LINKED, now, ROUTING_ACTOR)
-        state.emit(
-            COMPLAINTS_UPDATED,
-            ComplaintUpdated(
-                event_id=stable_id(received.complaint_id, "duplicate_linked"),
-                occurred_at=now,
-                complaint_id=received.complaint_id,
-                type=UpdateKind.DUPLICATE_LINKED,
-                actor_id=ROUTING_ACTOR,
-                status=ComplaintStatus.DUPLICATE,
-                duplicate_of=original.complaint_id,
-                summary=summary,
-            ),
-            now,
-        )
+    mine = fingerprint_of(summary, received.occurred_at, policy)
+    others = [(cid, fp) for cid, fp in open_candidates if cid != received.complaint_id]
+    judgement = best_match(mine, others, policy.duplicates)
+    if judgement is not None and judgement.verdict is Verdict.LINK:
+        assert judgement.candidate_id is not None
+        link_as_duplicate(state, judgement.candidate_id, judgement.reason, now)
         return state
-    assignment = assign(classification.category, received.compound_id, directory)
+    if judgement is not None:
+        state.possible_duplicate_of = judgement.candidate_id
+        state.duplicate_note = judgement.reason
+    route_on_its_own(state, classification.category, policy=policy, directory=directory, now=now)
+    return state
+
+
+def link_as_duplicate(state: ComplaintState, original_id: str, why: str, now: datetime) -> None:
+    state.status = ComplaintStatus.DUPLICATE
+    state.duplicate_of = original_id
+    state.note(UpdateKind.DUPLICATE_LINKED, now, ROUTING_ACTOR)
+    state.emit(
+        COMPLAINTS_UPDATED,
+        ComplaintUpdated(
+            event_id=stable_id(state.complaint_id, "duplicate_linked"),
+            occurred_at=now,
+            complaint_id=state.complaint_id,
+            type=UpdateKind.DUPLICATE_LINKED,
+            actor_id=ROUTING_ACTOR,
+            status=ComplaintStatus.DUPLICATE,
+            duplicate_of=original_id,
+            note=why,
+            summary=state.summary,
+        ),
+        now,
+    )
+    # The original's owner keeps the list of its duplicates: they follow it when it
+    # is resolved.
+    state.ask(
+        RoutingCommand(
+            command_id=stable_id(state.complaint_id, "attach", original_id),
+            kind="attach",
+            complaint_id=original_id,
+            duplicate_id=state.complaint_id,
+            at=now,
+        ),
+        now,
+    )
+
+
+def route_on_its_own(
+    state: ComplaintState,
+    category: CategoryPolicy,
+    *,
+    policy: RoutingPolicy,
+    directory: Directory,
+    now: datetime,
+) -> None:
+    """Assign the lead and supports with due times, and queue the routed event."""
+    assignment = assign(category, state.summary.compound_id, directory)
     state.status = ComplaintStatus.ROUTED
     state.unknown_compound = assignment.unknown_compound
     state.lead = assignment.lead
     state.support = list(assignment.support)
     state.past_leads = [assignment.lead.responder_id]
     state.routed_at = now
-    state.due = due_times(policy.window(summary.urgency), now)
+    state.due = due_times(policy.window(state.summary.urgency), now)
     state.next_check_at = next_check(state, policy)
     state.note("routed", now, ROUTING_ACTOR)
     state.emit(COMPLAINTS_ROUTED, routed_event(state, now, reason="initial"), now)
-    return state
 
 
 def routed_event(
@@ -136,4 +180,6 @@ def routed_event(
         round=state.round,
         reason="rerouted" if reason == "rerouted" else "initial",
         previous_lead=previous_lead,
+        possible_duplicate_of=state.possible_duplicate_of,
+        duplicate_note=state.duplicate_note,
     )

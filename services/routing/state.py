@@ -19,7 +19,9 @@ from shared.events import (
     DueTimes,
     Event,
     Rating,
+    RoutingCommand,
 )
+from shared.topics import ROUTING_COMMANDS
 
 OPEN_STATUSES = (ComplaintStatus.ROUTED, ComplaintStatus.ACKNOWLEDGED, ComplaintStatus.IN_PROGRESS)
 """Someone still has to act."""
@@ -35,6 +37,8 @@ class OutboxEntry(BaseModel):
     """The logical topic name (``shared.topics``); the prefix is added when publishing."""
     payload: str
     created_at: datetime
+    key: str | None = None
+    """The Kafka key when it is not the complaint's own id (a command to another owner)."""
 
 
 class TimelineEntry(BaseModel):
@@ -73,6 +77,10 @@ class ComplaintState(BaseModel):
     resolve_escalated: bool = False
     overdue: bool = False
     duplicate_of: str | None = None
+    possible_duplicate_of: str | None = None
+    duplicate_note: str | None = None
+    duplicates: list[str] = []
+    """Complaints linked to this one: they are resolved when it is."""
     rating: Rating | None = None
     next_check_at: datetime | None = None
     applied_updates: list[str] = []
@@ -97,6 +105,18 @@ class ComplaintState(BaseModel):
                 topic=topic,
                 payload=event.model_dump_json(),
                 created_at=now,
+            )
+        )
+
+    def ask(self, command: RoutingCommand, now: datetime) -> None:
+        """Queue a command to the owner of another complaint with this change."""
+        self.outbox.append(
+            OutboxEntry(
+                event_id=command.command_id,
+                topic=ROUTING_COMMANDS,
+                payload=command.model_dump_json(),
+                created_at=now,
+                key=command.complaint_id,
             )
         )
 

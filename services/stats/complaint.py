@@ -29,6 +29,7 @@ _RANK = {
     "rated": 9,
     "reopened": 10,
     "duplicate_linked": 11,
+    "unlinked": 12,
 }
 RESOLVED_STATUSES = ("resolved", "closed")
 
@@ -114,6 +115,8 @@ class ComplaintState:
     location: str | None = None
     channel: str | None = None
     source: str | None = None
+    possible_duplicate_of: str | None = None
+    duplicate_note: str | None = None
 
 
 def _entry(fact: Fact, label: str, actor: str | None, **extra: Any) -> dict[str, Any]:
@@ -156,6 +159,9 @@ def derive(complaint_id: str, facts: Mapping[str, Fact], tz: tzinfo) -> Complain
             rec.acknowledged_at = rec.ack_on_time = rec.ack_seconds = None
             rec.escalation_level = 0
             rec.status = "routed"
+            if fact.get("possible_duplicate_of"):
+                state.possible_duplicate_of = fact["possible_duplicate_of"]
+                state.duplicate_note = fact.get("duplicate_note")
             state.timeline.append(
                 _entry(
                     fact,
@@ -250,6 +256,8 @@ def _apply_update(
     elif label == "duplicate_linked":
         rec.duplicate_of = fact.get("duplicate_of")
         rec.status = "duplicate"
+    elif label == "unlinked":
+        rec.duplicate_of = None
     state.timeline.append(
         _entry(
             fact,
@@ -294,6 +302,8 @@ def view(state: ComplaintState) -> dict[str, Any]:
             "due": {"acknowledge_by": rec.acknowledge_by, "resolve_by": rec.resolve_by},
             "escalation_level": rec.escalation_level,
             "duplicate_of": rec.duplicate_of,
+            "possible_duplicate_of": state.possible_duplicate_of,
+            "duplicate_note": state.duplicate_note,
             "past_leads": [lead for lead in rec.leads if lead != rec.lead_id],
             "bounces": rec.bounces,
             "rating": rec.rating,

@@ -86,6 +86,8 @@ def complaint_fact(event: ComplaintEvent) -> Fact:
             "reason": event.reason,
             "previous_lead": event.previous_lead,
             "unknown_compound": event.unknown_compound,
+            "possible_duplicate_of": event.possible_duplicate_of,
+            "duplicate_note": _text(event.duplicate_note),
         }
     if isinstance(event, ComplaintUpdated):
         summary = event.summary

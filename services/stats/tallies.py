@@ -155,8 +155,13 @@ def record_tally(c: ComplaintRecord, period: str, now: datetime) -> Tally:
     counts = tally.counts
     if in_period(period, c.received_day, c.received_month):
         counts["received"] += 1
-        counts["duplicates"] += c.status == "duplicate"
+        counts["duplicates"] += c.duplicate_of is not None
         tally.by_category[c.category or UNKNOWN] += 1
+        if c.duplicate_of and c.routed_at is None and c.rating:
+            # A linked complaint resolved with its original: its resident's rating
+            # counts in the satisfaction rate of the period it was received in.
+            counts["rated"] += 1
+            counts[c.rating] += 1
     if in_period(period, c.routed_day, c.routed_month):
         counts["routed"] += 1
         counts["acknowledged"] += c.acknowledged_at is not None

@@ -142,10 +142,10 @@ async def _route_a_complaint(prefix: str, bootstrap: str) -> tuple[str, str]:
         source="fuzz",
         source_ref=complaint_id,
         channel=Channel.APP,
-        compound_id="cx-001",
-        # A long random tail keeps each example's text dissimilar from the last one's, so
-        # routing does not link it as a duplicate (same compound and category, still open).
-        description=f"小区垃圾堆放多日无人清理，编号 {uuid.uuid4().hex}",
+        # A compound of its own (unknown: the dispatch desk leads), so routing never
+        # links it to the previous example's complaint as a duplicate.
+        compound_id=f"cx-fuzz-{uuid.uuid4().hex[:8]}",
+        description="小区垃圾堆放多日无人清理",
         reporter=Reporter(name="李先生", phone="13812345678"),
         ingress="kafka",
     )

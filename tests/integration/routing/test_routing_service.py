@@ -347,3 +347,55 @@ async def test_events_of_a_batch_that_died_before_its_flush_are_sent_by_the_next
 async def _no_markers(collection: Any) -> bool:
     left: int = await collection.count_documents({})
     return left == 0
+
+
+async def test_a_linked_complaint_follows_its_original_and_a_desk_can_undo_a_link(
+    kafka_settings: KafkaSettings, mongo_settings: MongoSettings
+) -> None:
+    original = received("cx-004", "3号楼电梯又坏了，老人上不了楼")
+    copy = received("cx-004", "3号楼电梯又坏了！老人都上不了楼")
+    another = received("cx-004", "3号楼电梯又坏了，老人上不去楼")
+    async with routing_behind_intake(kafka_settings, mongo_settings) as client:
+        await publish_received(kafka_settings, original)
+        await routed_for(kafka_settings, original.complaint_id)
+        await publish_received(kafka_settings, copy, another)
+
+        def updates_of(records: list[dict[str, Any]], cid: str) -> list[dict[str, Any]]:
+            return [r["value"] for r in records if r["key"] == cid]
+
+        await collect(
+            kafka_settings.bootstrap_servers,
+            [kafka_settings.topic(COMPLAINTS_UPDATED)],
+            until=lambda r: (
+                updates_of(r, copy.complaint_id) and updates_of(r, another.complaint_id)
+            ),
+            timeout=30,
+        )
+        # A firm may not undo a link; the community of the compound may.
+        refused = await post(client, another.complaint_id, type="unlinked", actor_id="pf-dianzhong")
+        undone = await post(client, another.complaint_id, type="unlinked", actor_id="cm-xueqiao")
+        [rerouted] = await routed_for(kafka_settings, another.complaint_id)
+        lead = (await routed_for(kafka_settings, original.complaint_id))[0]["lead"]["responder_id"]
+        for step in ("acknowledged", "resolved"):
+            answer = await post(
+                client, original.complaint_id, type=step, actor_id=lead, note="修好了"
+            )
+            assert answer.status_code == 202, answer.text
+        records = await collect(
+            kafka_settings.bootstrap_servers,
+            [kafka_settings.topic(COMPLAINTS_UPDATED)],
+            until=lambda r: any(u["type"] == "resolved" for u in updates_of(r, copy.complaint_id)),
+            timeout=30,
+        )
+        rated = await post(
+            client, copy.complaint_id, type="rated", actor_id="resident", rating="satisfied"
+        )
+    assert refused.status_code == 403
+    assert undone.status_code == 202, undone.text
+    assert undone.json()["status"] == "routed"
+    assert rerouted["reason"] == "initial"
+    [followed] = [u for u in updates_of(records, copy.complaint_id) if u["type"] == "resolved"]
+    assert (followed["actor_id"], followed["duplicate_of"]) == ("routing", original.complaint_id)
+    # The complaint routed on its own does not follow the original.
+    assert not [u for u in updates_of(records, another.complaint_id) if u["type"] == "resolved"]
+    assert rated.json()["status"] == "closed"

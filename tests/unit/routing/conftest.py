@@ -9,9 +9,9 @@ from typing import Any
 import pytest
 
 from services.routing.policy import RoutingPolicy, load_policy
-from services.routing.route import classify_received, route_received
+from services.routing.route import classify_received, fingerprint_of, route_received
 from services.routing.settings import default_policy_path
-from services.routing.state import ComplaintState
+from services.routing.state import OPEN_STATUSES, ComplaintState
 from shared.directory import Directory, default_directory_path, load_directory
 from shared.events import Channel, ComplaintReceived, Reporter
 
@@ -60,13 +60,20 @@ def routed(
     candidates: list[ComplaintState] | None = None,
     now: datetime = T0,
 ) -> ComplaintState:
+    """``event`` routed (or linked) against the open ``candidates``, as the index of open
+    complaints would offer them."""
     event = event or received()
+    offered = [
+        (c.complaint_id, fingerprint_of(c.summary, c.received_at, policy))
+        for c in candidates or []
+        if c.status in OPEN_STATUSES
+    ]
     return route_received(
         event,
         classify_received(policy, event),
         policy=policy,
         directory=directory,
-        open_candidates=candidates or [],
+        open_candidates=offered,
         now=now,
     )
 

@@ -5,21 +5,35 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from services.routing.decide import Arrived, Context, Due, Input, Malformed, Requested, plan
+from services.routing.decide import (
+    Arrived,
+    Commanded,
+    Context,
+    Due,
+    Input,
+    Malformed,
+    Requested,
+    plan,
+)
 from services.routing.index import OpenIndex
 from services.routing.policy import RoutingPolicy
 from services.routing.state import ComplaintState
 from shared.consuming import Origin
 from shared.directory import Directory
-from shared.events import ComplaintStatus, IngressUpdate, RejectionReason
-from shared.topics import COMPLAINTS_ESCALATED, COMPLAINTS_ROUTED, COMPLAINTS_UPDATED
+from shared.events import ComplaintStatus, IngressUpdate, RejectionReason, RoutingCommand
+from shared.topics import (
+    COMPLAINTS_ESCALATED,
+    COMPLAINTS_ROUTED,
+    COMPLAINTS_UPDATED,
+    ROUTING_COMMANDS,
+)
 from tests.unit.routing.conftest import T0, events_of, received
 
 ORIGIN = Origin("ingress.updates", 0, 7, b"c-1")
 
 
 def context(policy: RoutingPolicy, directory: Directory) -> Context:
-    return Context(policy, directory, OpenIndex(policy.duplicate_window))
+    return Context(policy, directory, OpenIndex(policy))
 
 
 def arrived(complaint_id: str, description: str, compound_id: str = "cx-001") -> Arrived:
@@ -193,3 +207,75 @@ def test_a_due_timer_takes_its_step_at_its_due_time(
         context(policy, directory),
     )
     assert stale.changed == {}
+
+
+def commands_of(state: ComplaintState) -> list[RoutingCommand]:
+    return [
+        RoutingCommand.model_validate_json(e.payload)
+        for e in state.outbox
+        if e.topic == ROUTING_COMMANDS
+    ]
+
+
+def test_a_linked_complaint_follows_its_original_to_resolution_and_is_rated(
+    policy: RoutingPolicy, directory: Directory
+) -> None:
+    ctx = context(policy, directory)
+    first = plan([arrived("c-1", "3号楼电梯又坏了，老人上不了楼")], {}, set(), ctx)
+    original = first.changed["c-1"]
+    linked = plan(
+        [arrived("c-2", "3号楼电梯又坏了！老人都上不了楼")], {"c-1": original}, set(), ctx
+    )
+    duplicate = linked.changed["c-2"]
+    [attach] = commands_of(duplicate)
+    assert (attach.kind, attach.complaint_id, attach.duplicate_id) == ("attach", "c-1", "c-2")
+    # The original's owner (another partition, perhaps) remembers its duplicate ...
+    told = plan([Commanded(attach, ORIGIN)], {"c-1": original}, set(), ctx).changed["c-1"]
+    assert told.duplicates == ["c-2"]
+    # ... and when it is resolved, tells the duplicate's owner.
+    handled = plan(
+        [
+            update("c-1", "acknowledged", "pf-dianzhong", "r1"),
+            update("c-1", "resolved", "pf-dianzhong", "r2", note="已修好"),
+        ],
+        {"c-1": told},
+        set(),
+        ctx,
+    ).changed["c-1"]
+    [follow] = commands_of(handled)
+    assert (follow.kind, follow.complaint_id, follow.original_id) == ("follow", "c-2", "c-1")
+    followed = plan([Commanded(follow, ORIGIN)], {"c-2": duplicate}, set(), ctx).changed["c-2"]
+    assert followed.status == ComplaintStatus.RESOLVED
+    [event] = events_of(followed, COMPLAINTS_UPDATED)
+    assert (event["type"], event["duplicate_of"]) == ("resolved", "c-1")
+    # Its resident is asked for a rating, which closes it.
+    rated = plan(
+        [update("c-2", "rated", "resident", "r3", rating="satisfied")],
+        {"c-2": followed},
+        set(),
+        ctx,
+    )
+    assert rated.changed["c-2"].status == ComplaintStatus.CLOSED
+
+
+def test_a_desk_undoes_a_link_and_the_complaint_is_routed_on_its_own(
+    policy: RoutingPolicy, directory: Directory
+) -> None:
+    ctx = context(policy, directory)
+    original = plan([arrived("c-1", "3号楼电梯又坏了，老人上不了楼")], {}, set(), ctx).changed[
+        "c-1"
+    ]
+    duplicate = plan(
+        [arrived("c-2", "3号楼电梯又坏了！老人都上不了楼")], {"c-1": original}, set(), ctx
+    ).changed["c-2"]
+    refused = plan(
+        [update("c-2", "unlinked", "pf-dianzhong", "r1")], {"c-2": duplicate}, set(), ctx
+    )
+    assert (refused.replies[0].outcome, refused.replies[0].code) == ("refused", "not_assigned")
+    undone = plan(
+        [update("c-2", "unlinked", "city-dispatch", "r2")], {"c-2": duplicate}, set(), ctx
+    )
+    state = undone.changed["c-2"]
+    assert (state.status, state.duplicate_of) == (ComplaintStatus.ROUTED, None)
+    assert [t.type for t in state.timeline][-2:] == ["unlinked", "routed"]
+    assert len(events_of(state, COMPLAINTS_ROUTED)) == 1

@@ -1,4 +1,4 @@
-"""Duplicate detection: same compound and category, open, within 24 h, similar text."""
+"""Routing with the duplicate check: linked when sure, routed and marked when not."""
 
 from __future__ import annotations
 
@@ -6,26 +6,11 @@ from datetime import timedelta
 
 import pytest
 
-from services.routing.duplicates import similarity
 from services.routing.policy import RoutingPolicy
 from services.routing.state import ComplaintState
 from shared.directory import Directory
 from shared.topics import COMPLAINTS_ROUTED, COMPLAINTS_UPDATED
 from tests.unit.routing.conftest import T0, events_of, received, routed
-
-
-@pytest.mark.parametrize(
-    ("a", "b", "similar"),
-    [
-        ("3栋2单元楼道有人飞线充电", "3栋2单元楼道有人飞线充电！", True),
-        ("3棟2單元樓道有人飛線充電", "3栋2单元楼道有人飞线充电", True),
-        ("3栋2单元楼道有人飞线充电", "3栋2单元楼道又有人飞线充电了", True),
-        ("3栋2单元楼道有人飞线充电", "8栋后面的自行车棚有人拉线给电瓶车充电", False),
-        ("小区垃圾没人清运", "楼上邻居噪音扰民", False),
-    ],
-)
-def test_similarity_of_descriptions(a: str, b: str, similar: bool) -> None:
-    assert (similarity(a, b) >= 0.5) is similar
 
 
 def open_complaint(policy: RoutingPolicy, directory: Directory) -> ComplaintState:
@@ -58,7 +43,8 @@ def test_similar_complaint_is_linked_not_routed(
     [
         ("cx-004", "3栋2单元楼道有人飞线充电", 1),  # another compound
         ("cx-001", "3栋2单元楼道有人飞线充电", 25),  # outside the 24-hour window
-        ("cx-001", "东区车棚有电动车私拉电线充电很久了", 1),  # different text
+        ("cx-001", "12栋1单元楼道有人飞线充电", 1),  # another building
+        ("cx-001", "东区车棚有电动车私拉电线充电很久了", 1),  # another place
     ],
 )
 def test_complaint_unlike_an_open_one_is_routed(
@@ -80,3 +66,24 @@ def test_closed_complaint_is_not_a_duplicate_target(
     first = open_complaint(policy, directory).model_copy(update={"status": "closed"})
     second = routed(policy, directory, received(complaint_id="c-2"), candidates=[first])
     assert second.status == "routed"
+
+
+def test_a_complaint_the_check_is_unsure_of_is_routed_and_marked(
+    policy: RoutingPolicy, directory: Directory
+) -> None:
+    first = open_complaint(policy, directory)
+    second = routed(
+        policy,
+        directory,
+        received(
+            description="楼道里有人充电，线拖得很长",
+            category="flying_wire_charging",
+            complaint_id="c-2",
+        ),
+        candidates=[first],
+    )
+    assert second.status == "routed"
+    assert second.possible_duplicate_of == "c-1"
+    [event] = events_of(second, COMPLAINTS_ROUTED)
+    assert event["possible_duplicate_of"] == "c-1"
+    assert event["duplicate_note"]
