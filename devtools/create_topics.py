@@ -59,7 +59,7 @@ def plan(settings: KafkaSettings, systems: OutsideSystems) -> Plan:
     """The topics and ACLs for these settings (prefix, partitions) and outside systems."""
     return Plan(
         topics=tuple(topic_specs(settings.topic_partitions, systems.responders)),
-        acls=acls(grants(systems), settings.topic_prefix),
+        acls=acls(grants(systems), settings.topic_prefix, settings.topic_partitions),
     )
 
 

@@ -23,7 +23,7 @@ from shared.settings import KafkaSettings
 
 # The protocol's codes (org.apache.kafka.common.{resource,acl}).
 ANY = 1
-RESOURCE_TYPES = {"TOPIC": 2, "GROUP": 3}
+RESOURCE_TYPES = {"TOPIC": 2, "GROUP": 3, "TRANSACTIONAL_ID": 5}
 OPERATIONS = {"READ": 3, "WRITE": 4}
 LITERAL = 3
 ALLOW = 3

@@ -38,6 +38,7 @@ from shared.topics import (
     COMPLAINTS_UPDATED,
     HOTSPOTS_CLOSED,
     HOTSPOTS_DETECTED,
+    HOTSPOTS_SIGNALS,
     INGRESS_COMPLAINTS,
     INGRESS_UPDATES,
     NOTIFICATIONS_FAILED,
@@ -62,6 +63,8 @@ SERVICE_GROUPS: dict[str, str] = {
     "stats": "gongzhi-stats",
 }
 """Each service's consumer group (``GROUP_ID`` in ``services/<name>/app.py``)."""
+HOTSPOT_GROUP = "gongzhi-hotspots"
+"""Routing's hot-spot stage: its group, and the stem of its transactional ids."""
 
 RESERVED_PREFIX = "gongzhi-"
 """Group names of Gongzhi itself (the services, the dead-letter replayer): no outside
@@ -77,8 +80,7 @@ COMPLAINT_TOPICS = (
 )
 NOTIFICATION_TOPICS = (NOTIFICATIONS_SENT, NOTIFICATIONS_FAILED)
 HOTSPOT_TOPICS = (HOTSPOTS_DETECTED, HOTSPOTS_CLOSED)
-"""Issue 17's events. Not wired into a service yet: routing is granted to write them,
-notify and stats to read them, so wiring them needs no change here."""
+"""Written by routing's hot-spot stage in Kafka transactions, read by notify and stats."""
 
 
 @dataclass(frozen=True)
@@ -94,6 +96,9 @@ class Grant:
     follows: tuple[str, ...] = ()
     """Topics read without a group."""
     groups: tuple[str, ...] = ()
+    transactions: tuple[str, ...] = ()
+    """Kafka transactions it runs: the stem of its transactional ids, one per partition
+    (``<stem>-<partition>``, see ``services/routing/hotspot_stage.py``)."""
     super_user: bool = False
     """Allowed everything by the broker (``super.users``): the lists only document its use."""
 
@@ -129,6 +134,7 @@ def service_grants(responder_systems: Sequence[str] = ()) -> tuple[Grant, ...]:
                 COMPLAINTS_REJECTED,
                 ROUTING_REPLIES,
                 ROUTING_COMMANDS,
+                HOTSPOTS_SIGNALS,
                 # Updates that reached the wrong owner go back, re-keyed.
                 INGRESS_UPDATES,
                 *HOTSPOT_TOPICS,
@@ -138,10 +144,12 @@ def service_grants(responder_systems: Sequence[str] = ()) -> tuple[Grant, ...]:
                 COMPLAINTS_RECEIVED,
                 INGRESS_UPDATES,
                 ROUTING_COMMANDS,
+                HOTSPOTS_SIGNALS,
                 *(responder_updates_topic(r) for r in responder_systems),
             ),
             follows=(COMPLAINTS_ROUTED, COMPLAINTS_UPDATED),
-            groups=(SERVICE_GROUPS["routing"],),
+            groups=(SERVICE_GROUPS["routing"], HOTSPOT_GROUP),
+            transactions=(HOTSPOT_GROUP,),
         ),
         Grant(
             "notify",
@@ -287,12 +295,12 @@ class Acl(NamedTuple):
 
     principal: str
     """``User:<name>``."""
-    resource_type: Literal["TOPIC", "GROUP"]
+    resource_type: Literal["TOPIC", "GROUP", "TRANSACTIONAL_ID"]
     name: str
     operation: Literal["READ", "WRITE"]
 
 
-def acls(granted: Iterable[Grant], prefix: str = "") -> frozenset[Acl]:
+def acls(granted: Iterable[Grant], prefix: str = "", partitions: int = 4) -> frozenset[Acl]:
     """The ACLs that allow exactly ``granted`` (super users need none); ``prefix`` is the
     deployment's ``KAFKA_TOPIC_PREFIX``, put in front of topics and groups."""
     out: set[Acl] = set()
@@ -303,6 +311,11 @@ def acls(granted: Iterable[Grant], prefix: str = "") -> frozenset[Acl]:
         out.update(Acl(user, "TOPIC", prefix + t, "WRITE") for t in grant.writes)
         out.update(Acl(user, "TOPIC", prefix + t, "READ") for t in (*grant.reads, *grant.follows))
         out.update(Acl(user, "GROUP", prefix + g, "READ") for g in grant.groups)
+        out.update(
+            Acl(user, "TRANSACTIONAL_ID", f"{prefix}{stem}-{p}", "WRITE")
+            for stem in grant.transactions
+            for p in range(partitions)
+        )
     return frozenset(out)
 
 

@@ -240,6 +240,8 @@ class UpdateKind(StrEnum):
     REOPENED = "reopened"
     DUPLICATE_LINKED = "duplicate_linked"
     UNLINKED = "unlinked"
+    HOTSPOT = "hotspot"
+    """The complaint is in an open hot spot: its acknowledge due time is brought forward."""
 
 
 class ComplaintUpdated(Event):
@@ -254,6 +256,7 @@ class ComplaintUpdated(Event):
     duplicate_of: str | None = None
     lead: Assignee | None = None
     due: DueTimes | None = None
+    hotspot_id: str | None = None
     summary: ComplaintSummary | None = None
 
 
@@ -284,13 +287,17 @@ class RoutingCommand(Message):
 
     - ``attach``: ``duplicate_id`` was linked to ``complaint_id``; remember it;
     - ``follow``: ``complaint_id`` was linked to ``original_id``, which is resolved; the
-      duplicate is resolved with it (its resident is then asked for a rating)."""
+      duplicate is resolved with it (its resident is then asked for a rating);
+    - ``hotspot``: ``complaint_id`` is in the open hot spot ``hotspot_id``; its lead's
+      acknowledge window is shortened by ``factor``."""
 
     command_id: str
-    kind: Literal["attach", "follow"]
+    kind: Literal["attach", "follow", "hotspot"]
     complaint_id: str
     duplicate_id: str | None = None
     original_id: str | None = None
+    hotspot_id: str | None = None
+    factor: float | None = None
     at: AwareDatetime
     note: str | None = None
 

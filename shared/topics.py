@@ -18,6 +18,8 @@ NOTIFICATIONS_FAILED = "notifications.failed"
 STATS_SNAPSHOTS = "stats.snapshots"
 ROUTING_REPLIES = "routing.replies"
 """Internal: routing's answers to the updates intake forwards (key = request id)."""
+HOTSPOTS_SIGNALS = "hotspots.signals"
+"""Internal: what the hot-spot detector learns of complaints (key = community)."""
 ROUTING_COMMANDS = "routing.commands"
 """Internal: what one routing owner asks of the owner of another complaint (a duplicate
 link to remember, a resolution to follow), keyed by the complaint acted on."""
@@ -79,6 +81,8 @@ def topic_specs(partitions: int = 4, responder_systems: Iterable[str] = ()) -> l
             {"cleanup.policy": "compact", "min.cleanable.dirty.ratio": "0.1"},
         )
     )
+    # The detector rebuilds its state from every signal of its partitions.
+    specs.append(TopicSpec(HOTSPOTS_SIGNALS, partitions, {"retention.ms": "-1"}))
     # Answers and change notices are read within seconds; an hour of them is plenty.
     for internal in (ROUTING_REPLIES, STATS_CHANGED):
         specs.append(TopicSpec(internal, partitions, {"retention.ms": str(3600 * 1000)}))

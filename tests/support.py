@@ -63,17 +63,20 @@ async def collect(
     *,
     until: Any,
     timeout: float = 60.0,
+    committed_only: bool = False,
 ) -> list[dict[str, Any]]:
     """Read ``topics`` from the beginning until ``until(records)`` is true or time runs out.
 
     Each record is ``{"topic", "partition", "offset", "key", "value" (parsed JSON or raw
-    bytes), "headers"}``."""
+    bytes), "headers"}``. ``committed_only`` reads as a read_committed consumer does
+    (records of aborted Kafka transactions left out)."""
     consumer = AIOKafkaConsumer(
         *topics,
         bootstrap_servers=bootstrap,
         group_id=None,
         auto_offset_reset="earliest",
         enable_auto_commit=False,
+        isolation_level="read_committed" if committed_only else "read_uncommitted",
     )
     await consumer.start()
     records: list[dict[str, Any]] = []

@@ -134,10 +134,10 @@ Signal = Annotated[
 ComplaintSignal = ComplaintReported | ComplaintResolved | ComplaintReopened | ComplaintUnlinked
 
 
-class _AnySignal(RootModel[Signal]):
-    """Reads any signal by its ``kind``."""
+class HotspotSignal(RootModel[Signal]):
+    """Any signal, told apart by its ``kind`` (the schema of ``hotspots.signals``)."""
 
 
 def parse_signal(data: str | bytes) -> Signal:
     """A signal from its JSON; raises pydantic.ValidationError saying what is wrong."""
-    return _AnySignal.model_validate_json(data).root
+    return HotspotSignal.model_validate_json(data).root

@@ -19,7 +19,9 @@ from fastapi import FastAPI
 from faststream import AckPolicy
 from faststream.kafka import KafkaMessage
 
+from services.hotspots.signals import HotspotSignal
 from services.routing import handlers
+from services.routing.hotspot_stage import HotspotStage
 from services.routing.index import OpenIndex
 from services.routing.owner import SERVICE, Owner, Publishers
 from services.routing.policy import RoutingPolicy, load_policy
@@ -53,6 +55,7 @@ from shared.topics import (
     COMPLAINTS_REMINDED,
     COMPLAINTS_ROUTED,
     COMPLAINTS_UPDATED,
+    HOTSPOTS_SIGNALS,
     INGRESS_UPDATES,
     ROUTING_COMMANDS,
     ROUTING_REPLIES,
@@ -106,6 +109,12 @@ def create_app(settings: RoutingSettings | None = None) -> FastAPI:
             schema=ComplaintRejected,
             description="An update on ingress.updates was refused, with the reasons.",
         ),
+        HOTSPOTS_SIGNALS: broker.publisher(
+            topic(HOTSPOTS_SIGNALS),
+            schema=HotspotSignal,
+            description="Internal: what the hot-spot detector learns of complaints "
+            "(reported, resolved, reopened, unlinked; key: the community).",
+        ),
         ROUTING_COMMANDS: broker.publisher(
             topic(ROUTING_COMMANDS),
             schema=RoutingCommand,
@@ -155,6 +164,8 @@ def create_app(settings: RoutingSettings | None = None) -> FastAPI:
         # arrival and every update to it (both are keyed by complaint id).
         partition_assignment_strategy=(RangePartitionAssignor,),
         listener=OwnershipListener(owner, owner.lock),
+        # Hot-spot commands come in Kafka transactions: only committed ones count.
+        isolation_level="read_committed",
         description="Complaints intake accepted (each routed once, or linked as a "
         "duplicate), owners' commands, and lifecycle updates from responders' and residents' systems "
         "(refused ones answered on complaints.rejected, undecodable ones dead-lettered).",
@@ -193,6 +204,8 @@ def create_app(settings: RoutingSettings | None = None) -> FastAPI:
         client_id=f"{SERVICE}-open-complaints",
     )
 
+    hotspots = HotspotStage(settings.kafka, policy, directory)
+
     @contextlib.asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         configure_logging(SERVICE, settings.log_level)
@@ -204,7 +217,7 @@ def create_app(settings: RoutingSettings | None = None) -> FastAPI:
             # Duplicates are found in this view: start routing once it is caught up.
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(view.ready.wait(), timeout=VIEW_READY_SECONDS)
-            async with consuming(SERVICE, broker, mongo, timers, pruning):
+            async with consuming(SERVICE, broker, mongo, timers, pruning, hotspots.run):
                 yield
 
     app = FastAPI(

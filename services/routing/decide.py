@@ -17,16 +17,18 @@ from datetime import datetime
 import orjson
 
 from services.routing.escalation import next_check, sweep
+from services.routing.hotspot_signals import signals_of
 from services.routing.index import OpenIndex
 from services.routing.lifecycle import (
     UpdateRefusedError,
     apply_update,
     attach_duplicate,
     follow_original,
+    join_hotspot,
 )
 from services.routing.policy import RoutingPolicy
 from services.routing.route import classify_received, route_received
-from services.routing.state import OPEN_STATUSES, ComplaintState
+from services.routing.state import OPEN_STATUSES, ComplaintState, OutboxEntry
 from shared.consuming import Origin
 from shared.directory import Directory
 from shared.events import (
@@ -41,6 +43,7 @@ from shared.events import (
 )
 from shared.ids import stable_id
 from shared.privacy import scrub_phones
+from shared.topics import HOTSPOTS_SIGNALS
 
 CLOSED_REASON = "the complaint is closed"
 
@@ -148,7 +151,23 @@ def _current(
     return None if stored is None else stored.next_version()
 
 
-def _record(state: ComplaintState, cause: str, context: Context, result: Plan) -> None:
+def _record(
+    state: ComplaintState,
+    cause: str,
+    context: Context,
+    result: Plan,
+    before: ComplaintState | None,
+) -> None:
+    for signal in signals_of(before, state):
+        state.outbox.append(
+            OutboxEntry(
+                event_id=stable_id("signal", *signal.identity),
+                topic=HOTSPOTS_SIGNALS,
+                payload=signal.model_dump_json(),
+                created_at=state.timeline[-1].at if state.timeline else state.received_at,
+                key=signal.partition_key,
+            )
+        )
     result.changed[state.complaint_id] = state
     result.causes.setdefault(state.complaint_id, []).append(cause)
     context.index.observe_state(
@@ -184,7 +203,7 @@ def _arrive(
         now=received.occurred_at,
     )
     state.version = 1
-    _record(state, f"received:{received.event_id}", context, result)
+    _record(state, f"received:{received.event_id}", context, result, None)
 
 
 def _request(
@@ -232,7 +251,7 @@ def _request(
         _refuse(item, refusal.code, refusal.field, refusal.reason, result)
         return
     if changed is not current:
-        _record(changed, f"update:{item.key}", context, result)
+        _record(changed, f"update:{item.key}", context, result, current)
     if update.request_id:
         result.replies.append(
             UpdateReply(
@@ -282,10 +301,15 @@ def _command(
         changed = attach_duplicate(current, command.duplicate_id, command.at)
     elif command.kind == "follow" and command.original_id:
         changed = follow_original(current, command.original_id, command.note, command.at)
+    elif command.kind == "hotspot" and command.hotspot_id:
+        factor = command.factor or context.policy.hotspots.acknowledge_factor
+        changed = join_hotspot(current, command.hotspot_id, factor, command.at)
+        if changed is not None:
+            changed.next_check_at = next_check(changed, context.policy)
     else:
         changed = None
     if changed is not None:
-        _record(changed, f"command:{command.command_id}", context, result)
+        _record(changed, f"command:{command.command_id}", context, result, current)
 
 
 def _due(item: Due, states: Mapping[str, ComplaintState], context: Context, result: Plan) -> None:
@@ -294,7 +318,7 @@ def _due(item: Due, states: Mapping[str, ComplaintState], context: Context, resu
         return  # changed since the timer was set: its own timer stands
     changed = sweep(current, policy=context.policy, directory=context.directory, now=item.at)
     if changed is not None:
-        _record(changed, f"due:{item.at.isoformat()}", context, result)
+        _record(changed, f"due:{item.at.isoformat()}", context, result, current)
 
 
 def timer_after_nothing_due(

@@ -373,6 +373,45 @@ def attach_duplicate(
     return changed
 
 
+def join_hotspot(
+    state: ComplaintState, hotspot_id: str, factor: float, now: datetime
+) -> ComplaintState | None:
+    """A complaint found in an open hot spot (未訴先辦): its lead must acknowledge sooner.
+
+    Only while it waits for acknowledgement does the due time move; the hot spot shows
+    in its timeline either way."""
+    if hotspot_id in state.hotspots or state.status not in OPEN_STATUSES:
+        return None
+    changed = state.copy_for_change()
+    changed.hotspots = [*changed.hotspots, hotspot_id]
+    if (
+        changed.status == ComplaintStatus.ROUTED
+        and changed.due is not None
+        and changed.routed_at is not None
+    ):
+        raised = changed.routed_at + (changed.due.acknowledge_by - changed.routed_at) * factor
+        if raised < changed.due.acknowledge_by:
+            changed.due = DueTimes(acknowledge_by=raised, resolve_by=changed.due.resolve_by)
+    changed.note(UpdateKind.HOTSPOT, now, ROUTING_ACTOR)
+    changed.emit(
+        COMPLAINTS_UPDATED,
+        ComplaintUpdated(
+            event_id=stable_id(state.complaint_id, "hotspot", hotspot_id),
+            occurred_at=now,
+            complaint_id=state.complaint_id,
+            type=UpdateKind.HOTSPOT,
+            actor_id=ROUTING_ACTOR,
+            status=changed.status,
+            hotspot_id=hotspot_id,
+            lead=changed.lead,
+            due=changed.due,
+            summary=changed.summary,
+        ),
+        now,
+    )
+    return changed
+
+
 def _check_rater(state: ComplaintState, actor_id: str, directory: Directory) -> None:
     if actor_id == RESIDENT:
         return

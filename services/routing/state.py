@@ -80,6 +80,8 @@ class ComplaintState(BaseModel):
     possible_duplicate_of: str | None = None
     duplicate_note: str | None = None
     duplicates: list[str] = []
+    hotspots: list[str] = []
+    """Open hot spots the complaint is in (its acknowledge window was shortened)."""
     """Complaints linked to this one: they are resolved when it is."""
     rating: Rating | None = None
     next_check_at: datetime | None = None

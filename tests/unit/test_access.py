@@ -20,6 +20,7 @@ from devtools.kafka_image import server_properties
 from shared import topics
 from shared.access import (
     ADMIN,
+    HOTSPOT_GROUP,
     README_MARKER,
     SERVICE_GROUPS,
     Acl,
@@ -94,7 +95,11 @@ def group_id_of(service: str) -> str:
 @pytest.mark.parametrize("service", SERVICES)
 def test_each_service_joins_the_group_its_code_uses(service: str) -> None:
     [grant] = [g for g in service_grants() if g.principal == service]
-    assert grant.groups == (group_id_of(service),) == (SERVICE_GROUPS[service],)
+    assert grant.groups[0] == group_id_of(service) == SERVICE_GROUPS[service]
+    # Routing's hot-spot stage has a group of its own, and so transactions of its own.
+    assert (
+        grant.groups[1:] == grant.transactions == ((HOTSPOT_GROUP,) if service == "routing" else ())
+    )
 
 
 def topics_named_in(package: Path) -> set[str]:
@@ -166,8 +171,9 @@ def test_acls_allow_exactly_the_grants() -> None:
     assert Acl("User:intake", "GROUP", "gongzhi-intake", "READ") in intake
     assert Acl("User:intake", "TOPIC", topics.ROUTING_REPLIES, "READ") in intake
     assert {a.operation for a in made} == {"READ", "WRITE"}
+    assert Acl("User:routing", "TRANSACTIONAL_ID", "gongzhi-hotspots-3", "WRITE") in made
     expected = sum(
-        len(g.writes) + len(g.reads) + len(g.follows) + len(g.groups)
+        len(g.writes) + len(g.reads) + len(g.follows) + len(g.groups) + 4 * len(g.transactions)
         for g in grants(EXAMPLE)
         if not g.super_user
     )
