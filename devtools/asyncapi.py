@@ -35,6 +35,8 @@ TOPIC_SCHEMAS: dict[str, type[BaseModel]] = {
     topics.STATS_SNAPSHOTS: events.StatsSnapshot,
     topics.STATS_CHANGED: events.ScopeChanged,
     topics.ROUTING_COMMANDS: events.RoutingCommand,
+    topics.HOTSPOTS_DETECTED: events.HotspotDetected,
+    topics.HOTSPOTS_CLOSED: events.HotspotClosed,
 }
 
 SERVICES = ("intake", "routing", "notify", "stats")

@@ -333,6 +333,8 @@ class NotificationReason(StrEnum):
     ESCALATED = "escalated"
     REOPENED = "reopened"
     REMINDER = "reminder"
+    HOTSPOT = "hotspot"
+    """A hot spot opened (``complaint_id`` of the outcome is then the hot-spot id)."""
 
 
 class NotificationOutcome(Event):
@@ -344,6 +346,8 @@ class NotificationOutcome(Event):
     reason: NotificationReason
     trigger_event_id: str
     attempts: int = Field(ge=1)
+    hotspot_id: str | None = None
+    """Set for a hot-spot alert, whose ``complaint_id`` is the hot-spot id too (its key)."""
 
 
 class NotificationSent(NotificationOutcome):

@@ -68,12 +68,15 @@ def create_app(settings: NotifySettings | None = None) -> FastAPI:
     deps = handlers.NotifyDeps(notifier, {topic(name): name for name in handlers.PARSERS})
     discipline = Discipline(broker, SERVICE, topic(dead_letter_topic(SERVICE)))
 
-    # One consumer for the four topics, all keyed by complaint id: partition i of each to
-    # one member, which records and attempts the deliveries they call for.
+    # One consumer for the five topics, keyed by complaint id or hot-spot id: partition i
+    # of each to one member, which records and attempts the deliveries they call for.
     @broker.subscriber(
         *deps.topics,
         group_id=settings.kafka.group(GROUP_ID),
         auto_offset_reset="earliest",
+        # hotspots.detected is written in Kafka transactions: an aborted one (a crashed
+        # detector) must never be read, or its hot spot would be alerted twice.
+        isolation_level="read_committed",
         ack_policy=AckPolicy.NACK_ON_ERROR,
         batch=True,
         max_records=settings.batch_max_records,
@@ -82,7 +85,8 @@ def create_app(settings: NotifySettings | None = None) -> FastAPI:
         description=(
             "Alerts: the lead and each support on complaints.routed (routed or rerouted); "
             "each escalated_to responder on complaints.escalated; the lead on "
-            "complaints.reminded and on complaints.updated of type reopened."
+            "complaints.reminded and on complaints.updated of type reopened; everyone "
+            "alerted on hotspots.detected."
         ),
     )
     async def on_trigger(msg: KafkaMessage) -> None:

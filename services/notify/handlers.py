@@ -11,6 +11,7 @@ from services.notify.planning import plan_deliveries
 from services.notify.triggers import (
     Trigger,
     from_escalated,
+    from_hotspot,
     from_reminded,
     from_routed,
     from_updated,
@@ -22,6 +23,7 @@ from shared.events import (
     ComplaintReminded,
     ComplaintRouted,
     ComplaintUpdated,
+    HotspotDetected,
     NotificationFailed,
 )
 from shared.mongo import Document
@@ -31,6 +33,7 @@ from shared.topics import (
     COMPLAINTS_REMINDED,
     COMPLAINTS_ROUTED,
     COMPLAINTS_UPDATED,
+    HOTSPOTS_DETECTED,
     NOTIFICATIONS_FAILED,
     NOTIFICATIONS_SENT,
     dead_letter_topic,
@@ -43,6 +46,7 @@ PARSERS: Mapping[str, Callable[[bytes], Trigger | None]] = {
     COMPLAINTS_ESCALATED: lambda body: from_escalated(ComplaintEscalated.model_validate_json(body)),
     COMPLAINTS_REMINDED: lambda body: from_reminded(ComplaintReminded.model_validate_json(body)),
     COMPLAINTS_UPDATED: lambda body: from_updated(ComplaintUpdated.model_validate_json(body)),
+    HOTSPOTS_DETECTED: lambda body: from_hotspot(HotspotDetected.model_validate_json(body)),
 }
 
 

@@ -63,6 +63,9 @@ def outcome_event(document: Document) -> NotificationSent | NotificationFailed:
         "reason": NotificationReason(document["reason"]),
         "trigger_event_id": document["trigger_event_id"],
         "attempts": max(int(document["attempts"]), 1),
+        "hotspot_id": document["complaint_id"]
+        if document["reason"] == NotificationReason.HOTSPOT
+        else None,
     }
     if document["state"] == SENT:
         return NotificationSent(

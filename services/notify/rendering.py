@@ -1,12 +1,13 @@
 """Alert text in Chinese, rendered from the editable templates in ``templates/``.
 
-One template per format (text, markdown, html, sms) lays out the facts; one file per
-reason in ``templates/reasons/`` holds the title and opening line."""
+One template per format (text, markdown, html, sms) lays out the facts of a complaint;
+one file per reason in ``templates/reasons/`` holds the title and opening line. A
+hot-spot alert lists several complaints, so its formats have their own templates in
+``templates/hotspot/``."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import datetime, timedelta, timezone
 from functools import cached_property
 from pathlib import Path
 from typing import Any
@@ -14,13 +15,12 @@ from typing import Any
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, Template
 
 from services.notify.disclosure import ReporterView, reporter_view
+from services.notify.hotspot_alerts import hotspot_context, hotspot_data
+from services.notify.shanghai_time import local_iso, local_time
 from services.notify.triggers import Trigger
 from shared.directory import Directory, Responder
 from shared.events import Breach, NotificationReason, Urgency
 
-# China has kept one offset without daylight saving since 1991; a fixed offset needs no
-# time-zone database on the host.
-SHANGHAI = timezone(timedelta(hours=8), "Asia/Shanghai")
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 
 URGENCY_LABELS = {Urgency.URGENT: "緊急", Urgency.NORMAL: "一般", Urgency.COMPLEX: "複雜"}
@@ -34,14 +34,19 @@ class Message:
     rendered when a channel first asks for it: a channel needs one or two of them."""
 
     def __init__(
-        self, renderer: Renderer, context: dict[str, Any], data: Callable[[str], dict[str, Any]]
+        self,
+        renderer: Renderer,
+        context: dict[str, Any],
+        data: Callable[[str], dict[str, Any]],
+        family: str = "",
     ) -> None:
         self._renderer = renderer
         self._context = context
         self._data = data
+        self._family = family
 
     def _format(self, name: str) -> str:
-        return self._renderer.template(name).render(self._context).strip()
+        return self._renderer.template(self._family + name).render(self._context).strip()
 
     @cached_property
     def title(self) -> str:
@@ -68,12 +73,6 @@ class Message:
     def data(self) -> dict[str, Any]:
         """Structured form of the same facts (the webhook body)."""
         return {**self._data(self.title), "text": self.text.rstrip("\n")}
-
-
-def local_time(moment: datetime | None) -> str | None:
-    if moment is None:
-        return None
-    return moment.astimezone(SHANGHAI).strftime("%Y-%m-%d %H:%M")
 
 
 def _reporter_line(view: ReporterView) -> str | None:
@@ -107,9 +106,27 @@ class Renderer:
     def link(self, complaint_id: str) -> str:
         return f"{self.public_base_url}/v1/complaints/{complaint_id}"
 
+    def hotspot_link(self, hotspot_id: str) -> str:
+        return f"{self.public_base_url}/v1/hotspots/{hotspot_id}"
+
     def render(
         self, trigger: Trigger, responder: Responder | None, directory: Directory, delivery_id: str
     ) -> Message:
+        event = trigger.hotspot
+        if event is not None:
+            hotspot = hotspot_context(
+                event,
+                responder,
+                directory,
+                delivery_id=delivery_id,
+                link=self.hotspot_link(event.hotspot_id),
+            )
+            return Message(
+                self,
+                hotspot,
+                lambda title: hotspot_data(event, responder, hotspot, title),
+                family="hotspot/",
+            )
         context = self._context(trigger, responder, directory, delivery_id)
         return Message(
             self,
@@ -186,20 +203,16 @@ class Renderer:
                 else None,
             },
             "due": {
-                "acknowledge_by": _iso(trigger.acknowledge_by),
-                "resolve_by": _iso(trigger.resolve_by),
+                "acknowledge_by": local_iso(trigger.acknowledge_by),
+                "resolve_by": local_iso(trigger.resolve_by),
             },
         }
         if trigger.reason == NotificationReason.ESCALATED:
             data["escalation"] = {
                 "level": trigger.level,
                 "breach": trigger.breach.value if trigger.breach else None,
-                "due_at": _iso(trigger.breached_due_at),
+                "due_at": local_iso(trigger.breached_due_at),
                 "why": trigger.why,
                 "lead_id": trigger.lead_id,
             }
         return data
-
-
-def _iso(moment: datetime | None) -> str | None:
-    return moment.astimezone(SHANGHAI).isoformat() if moment else None

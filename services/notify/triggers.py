@@ -1,5 +1,5 @@
 """What asks notify to alert someone: routed, escalated, reminded and reopened events,
-reduced to one ``Trigger`` each (pure; no I/O)."""
+and opened hot spots, reduced to one ``Trigger`` each (pure; no I/O)."""
 
 from __future__ import annotations
 
@@ -14,6 +14,7 @@ from shared.events import (
     ComplaintRouted,
     ComplaintSummary,
     ComplaintUpdated,
+    HotspotDetected,
     NotificationReason,
     UpdateKind,
 )
@@ -29,6 +30,7 @@ class Trigger(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     complaint_id: str
+    """The complaint, or for a hot-spot alert the hot spot (the key of its deliveries)."""
     event_id: str
     occurred_at: AwareDatetime
     reason: NotificationReason
@@ -43,6 +45,7 @@ class Trigger(BaseModel):
     why: str | None = None
     lead_id: str | None = None
     previous_lead: str | None = None
+    hotspot: HotspotDetected | None = None
 
 
 def _unique(ids: list[str]) -> list[str]:
@@ -124,3 +127,17 @@ def from_updated(event: ComplaintUpdated) -> Trigger | None:
 
 def _instant(moment: datetime) -> str:
     return str(int(moment.timestamp()))
+
+
+def from_hotspot(event: HotspotDetected) -> Trigger:
+    """One alert per hot spot and recipient: routing publishes one ``hotspots.detected``
+    per hot spot, and its fixed occasion makes a redelivered one plan the same ids."""
+    return Trigger(
+        complaint_id=event.hotspot_id,
+        event_id=event.event_id,
+        occurred_at=event.occurred_at,
+        reason=NotificationReason.HOTSPOT,
+        occasion="detected",
+        recipients=_unique([a.responder_id for a in event.alerted]),
+        hotspot=event,
+    )

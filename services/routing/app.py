@@ -38,6 +38,8 @@ from shared.events import (
     ComplaintReminded,
     ComplaintRouted,
     ComplaintUpdated,
+    HotspotClosed,
+    HotspotDetected,
     IngressUpdate,
     RoutingCommand,
     UpdateReply,
@@ -55,6 +57,8 @@ from shared.topics import (
     COMPLAINTS_REMINDED,
     COMPLAINTS_ROUTED,
     COMPLAINTS_UPDATED,
+    HOTSPOTS_CLOSED,
+    HOTSPOTS_DETECTED,
     HOTSPOTS_SIGNALS,
     INGRESS_UPDATES,
     ROUTING_COMMANDS,
@@ -205,6 +209,18 @@ def create_app(settings: RoutingSettings | None = None) -> FastAPI:
     )
 
     hotspots = HotspotStage(settings.kafka, policy, directory)
+    # The stage writes these in Kafka transactions with its own producer; they are
+    # declared here so the AsyncAPI document shows who publishes them.
+    for name, model, about in (
+        (HOTSPOTS_DETECTED, HotspotDetected, "A hot spot opened (exactly one per hot spot)"),
+        (HOTSPOTS_CLOSED, HotspotClosed, "A hot spot closed: subsided or resolved"),
+    ):
+        broker.publisher(
+            topic(name),
+            schema=model,
+            description=f"{about}; key = hotspot_id. Written in Kafka transactions: "
+            "read with isolation_level=read_committed.",
+        )
 
     @contextlib.asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:

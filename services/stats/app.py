@@ -69,16 +69,19 @@ def create_app(settings: StatsSettings | None = None) -> FastAPI:
         *deps.topics,
         group_id=settings.kafka.group(GROUP_ID),
         auto_offset_reset="earliest",
+        # Hot-spot events are written in Kafka transactions: an aborted one is not read.
+        isolation_level="read_committed",
         ack_policy=AckPolicy.NACK_ON_ERROR,
         batch=True,
         max_records=settings.batch_max_records,
-        # Every event is keyed by its complaint id (a change notice by its scope) and
+        # Every event is keyed by its complaint id (a hot-spot event and its alerts by
+        # the hot-spot id, a change notice by its scope) and
         # every topic has the same partition count, so the range assignor's "partition i
         # of every topic to the same member" gives one instance all of a complaint's
         # events, and every notice of the scopes whose home partition it owns.
         partition_assignment_strategy=(RangePartitionAssignor,),
         listener=OwnershipListener(owner, owner.lock),
-        description="Every complaint and notification event, counted into MongoDB.",
+        description="Every complaint, notification and hot-spot event, counted into MongoDB.",
     )
     async def on_events(msg: KafkaMessage) -> None:
         await discipline.run(msg.raw_message, lambda batch: handlers.count_batch(batch, deps))

@@ -117,6 +117,8 @@ class ComplaintState:
     source: str | None = None
     possible_duplicate_of: str | None = None
     duplicate_note: str | None = None
+    hotspots: list[str] = field(default_factory=list)
+    """Hot spots it joined (未訴先辦): its lead was asked to acknowledge sooner."""
 
 
 def _entry(fact: Fact, label: str, actor: str | None, **extra: Any) -> dict[str, Any]:
@@ -258,6 +260,8 @@ def _apply_update(
         rec.status = "duplicate"
     elif label == "unlinked":
         rec.duplicate_of = None
+    elif label == "hotspot" and fact.get("hotspot_id") not in state.hotspots:
+        state.hotspots.append(fact["hotspot_id"])
     state.timeline.append(
         _entry(
             fact,
@@ -268,6 +272,9 @@ def _apply_update(
             rating=fact.get("rating"),
             on_time=fact.get("on_time"),
             duplicate_of=fact.get("duplicate_of"),
+            hotspot_id=fact.get("hotspot_id"),
+            # What a hot spot changed: the lead's (shortened) acknowledge due time.
+            acknowledge_by=fact.get("acknowledge_by") if label == "hotspot" else None,
         )
     )
 
@@ -304,6 +311,7 @@ def view(state: ComplaintState) -> dict[str, Any]:
             "duplicate_of": rec.duplicate_of,
             "possible_duplicate_of": state.possible_duplicate_of,
             "duplicate_note": state.duplicate_note,
+            "hotspots": state.hotspots,
             "past_leads": [lead for lead in rec.leads if lead != rec.lead_id],
             "bounces": rec.bounces,
             "rating": rec.rating,

@@ -100,6 +100,7 @@ def complaint_fact(event: ComplaintEvent) -> Fact:
             "rating": None if event.rating is None else str(event.rating),
             "on_time": event.on_time,
             "duplicate_of": event.duplicate_of,
+            "hotspot_id": event.hotspot_id,
             "lead": _assignee(event.lead),
             "acknowledge_by": None if event.due is None else event.due.acknowledge_by,
             "resolve_by": None if event.due is None else event.due.resolve_by,

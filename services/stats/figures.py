@@ -14,12 +14,13 @@ Time-dependent figures (a due time passing) are taken at ``now``."""
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from services.stats.complaint import ComplaintRecord
+from services.stats.hotspots import HotspotRecord, hotspot_tally
 from services.stats.periods import days_of_month, is_month
 from services.stats.tallies import (
     RATE_NAMES as RATE_NAMES,
@@ -27,6 +28,7 @@ from services.stats.tallies import (
 from services.stats.tallies import (
     UNKNOWN,
     NotificationRecord,
+    Tally,
     in_period,
     note_tally,
     record_tally,
@@ -64,8 +66,57 @@ class Filters:
             self.compound, self.community, None, self.category
         ).admits(about)
 
+    def admits_hotspot(self, h: HotspotRecord) -> bool:
+        return (
+            (self.compound is None or self.compound in h.compound_ids)
+            and (self.community is None or h.community_id == self.community)
+            and (self.responder is None or h.alerts(self.responder))
+            and (self.category is None or h.category == self.category)
+        )
+
+    def admits_hotspot_alert(
+        self, n: NotificationRecord, hotspots: Mapping[str, HotspotRecord]
+    ) -> bool:
+        if self.responder is not None and n.responder_id != self.responder:
+            return False
+        if self.compound is None and self.community is None and self.category is None:
+            return True
+        about = hotspots.get(n.complaint_id)
+        return about is not None and Filters(
+            self.compound, self.community, None, self.category
+        ).admits_hotspot(about)
+
     def narrowed(self, **changes: str) -> Filters:
         return Filters(**{**vars(self), **changes})
+
+
+@dataclass(frozen=True)
+class Hotspots:
+    """The hot spots of the recounted periods and the alerts about them."""
+
+    records: Sequence[HotspotRecord] = ()
+    alerts: Sequence[NotificationRecord] = ()
+
+    @property
+    def by_id(self) -> dict[str, HotspotRecord]:
+        return {h.hotspot_id: h for h in self.records}
+
+
+def _hotspot_part(hotspots: Hotspots, period: str, filters: Filters) -> Tally:
+    by_id = hotspots.by_id
+    part = total(
+        hotspot_tally(h)
+        for h in hotspots.records
+        if in_period(period, h.day, h.month) and filters.admits_hotspot(h)
+    )
+    part.add(
+        total(
+            note_tally(n)
+            for n in hotspots.alerts
+            if in_period(period, n.day, n.month) and filters.admits_hotspot_alert(n, by_id)
+        )
+    )
+    return part
 
 
 def _tally(
@@ -81,9 +132,11 @@ def summary(
     filters: Filters,
     now: datetime,
     lookup: Mapping[str, ComplaintRecord],
+    hotspots: Hotspots = Hotspots(),
 ) -> dict[str, Any]:
     """Counts, rates, medians and breakdowns of one scope: the sum of what each admitted
-    complaint and delivery adds (``tallies``), as the running snapshots add it up."""
+    complaint, delivery and hot spot adds (``tallies``), as the running snapshots add
+    it up."""
     admitted = [c for c in complaints if filters.admits(c)]
     received = [c for c in admitted if in_period(period, c.received_day, c.received_month)]
     scope = total(record_tally(c, period, now) for c in admitted)
@@ -94,6 +147,7 @@ def summary(
             if in_period(period, n.day, n.month) and filters.admits_notification(n, lookup)
         )
     )
+    scope.add(_hotspot_part(hotspots, period, filters))
     return scope.figures() | {
         "by_status": _tally(received, lambda c: c.status),
         "by_compound": _tally(received, lambda c: c.compound_id),
@@ -112,6 +166,7 @@ def compute(
     rejected: int | None = None,
     lookup: Mapping[str, ComplaintRecord] | None = None,
     breakdowns: bool = True,
+    hotspots: Hotspots = Hotspots(),
 ) -> dict[str, Any]:
     """The figures of ``period`` under ``filters``: the ``GET /v1/stats`` document.
 
@@ -121,7 +176,7 @@ def compute(
     so it only appears unfiltered."""
     lookup = {**(lookup or {}), **{c.complaint_id: c for c in complaints}}
     figures: dict[str, Any] = {"period": period, "filters": filters.as_dict()}
-    figures |= summary(complaints, notifications, period, filters, now, lookup)
+    figures |= summary(complaints, notifications, period, filters, now, lookup, hotspots)
     if rejected is not None and not filters.as_dict():
         figures["counts"]["rejected"] = rejected
     if not breakdowns:
@@ -129,21 +184,40 @@ def compute(
     responders = sorted(
         {c.lead_id for c in complaints if c.lead_id and filters.admits(c)}
         | {n.responder_id for n in notifications if filters.admits_notification(n, lookup)}
+        | {r for h in hotspots.records if filters.admits_hotspot(h) for r in h.alerted}
+        | {
+            n.responder_id
+            for n in hotspots.alerts
+            if filters.admits_hotspot_alert(n, hotspots.by_id)
+        }
     )
     if filters.responder:
         responders = [r for r in responders if r == filters.responder]
     communities = sorted(
         {c.community_id for c in complaints if c.community_id and filters.admits(c)}
+        | {h.community_id for h in hotspots.records if h.community_id and filters.admits_hotspot(h)}
     )
     figures["responders"] = {
         r: _scope_part(
-            complaints, notifications, period, filters.narrowed(responder=r), now, lookup
+            complaints,
+            notifications,
+            period,
+            filters.narrowed(responder=r),
+            now,
+            lookup,
+            hotspots,
         )
         for r in responders
     }
     figures["communities"] = {
         m: _scope_part(
-            complaints, notifications, period, filters.narrowed(community=m), now, lookup
+            complaints,
+            notifications,
+            period,
+            filters.narrowed(community=m),
+            now,
+            lookup,
+            hotspots,
         )
         for m in communities
     }
@@ -159,8 +233,9 @@ def _scope_part(
     filters: Filters,
     now: datetime,
     lookup: Mapping[str, ComplaintRecord],
+    hotspots: Hotspots,
 ) -> dict[str, Any]:
-    part = summary(complaints, notifications, period, filters, now, lookup)
+    part = summary(complaints, notifications, period, filters, now, lookup, hotspots)
     return {k: part[k] for k in ("counts", "rates", "medians_seconds", "by_category")}
 
 

@@ -3,7 +3,8 @@ batch handler that hands it to the owner.
 
 Several events of one complaint arrive on different topics, often in one batch; a
 batch's facts are gathered per complaint so that its document is written once per
-batch however many of its events the batch held."""
+batch however many of its events the batch held. Hot spots and their alerts are
+gathered per hot spot the same way."""
 
 from __future__ import annotations
 
@@ -21,6 +22,7 @@ from services.stats.facts import (
     notification_fact,
     rejection_fact,
 )
+from services.stats.hotspots import hotspot_fact, periods_of_hotspot
 from services.stats.periods import periods_of
 from shared.consuming import Origin, PermanentError, Record, Refusal, decode_each
 from shared.events import (
@@ -30,7 +32,10 @@ from shared.events import (
     ComplaintReminded,
     ComplaintRouted,
     ComplaintUpdated,
+    HotspotClosed,
+    HotspotDetected,
     NotificationFailed,
+    NotificationReason,
     NotificationSent,
     ScopeChanged,
 )
@@ -41,6 +46,8 @@ from shared.topics import (
     COMPLAINTS_REMINDED,
     COMPLAINTS_ROUTED,
     COMPLAINTS_UPDATED,
+    HOTSPOTS_CLOSED,
+    HOTSPOTS_DETECTED,
     NOTIFICATIONS_FAILED,
     NOTIFICATIONS_SENT,
     STATS_CHANGED,
@@ -58,6 +65,8 @@ MODELS: dict[str, type[BaseModel]] = {
     COMPLAINTS_REMINDED: ComplaintReminded,
     NOTIFICATIONS_SENT: NotificationSent,
     NOTIFICATIONS_FAILED: NotificationFailed,
+    HOTSPOTS_DETECTED: HotspotDetected,
+    HOTSPOTS_CLOSED: HotspotClosed,
 }
 COMPLAINT_EVENTS = (
     ComplaintReceived,
@@ -78,12 +87,15 @@ def parse(topic: str, body: bytes) -> BaseModel:
         raise PermanentError("event names no complaint")
     if isinstance(event, NotificationSent | NotificationFailed) and not event.complaint_id:
         raise PermanentError("notification names no complaint")
+    if isinstance(event, HotspotDetected | HotspotClosed) and not event.hotspot_id.strip():
+        raise PermanentError("event names no hot spot")
     return event
 
 
 @dataclass
 class ComplaintChanges:
-    """What one batch says about one complaint."""
+    """What one batch says about one complaint (or one hot spot: ``events`` then holds
+    its ``detected`` and ``closed`` facts)."""
 
     partition: int
     events: dict[str, Fact] = field(default_factory=dict)
@@ -94,6 +106,7 @@ class ComplaintChanges:
 @dataclass
 class Batch:
     complaints: dict[str, ComplaintChanges] = field(default_factory=dict)
+    hotspots: dict[str, ComplaintChanges] = field(default_factory=dict)
     rejections: dict[str, Fact] = field(default_factory=dict)
     changed_scopes: set[str] = field(default_factory=set)
     """Scopes other instances (or this one) changed, from ``stats.changed``."""
@@ -105,9 +118,18 @@ class Batch:
                 "partition": origin.partition,
             }
             return
+        if isinstance(event, HotspotDetected | HotspotClosed):
+            fact = hotspot_fact(event)
+            changes = self._of(event.hotspot_id, origin, self.hotspots)
+            changes.events["closed" if isinstance(event, HotspotClosed) else "detected"] = fact
+            changes.periods.update(periods_of_hotspot(fact, tz))
+            return
         if isinstance(event, NotificationSent | NotificationFailed):
             fact = notification_fact(event)
-            changes = self._of(event.complaint_id, origin)
+            about_hotspot = event.reason == NotificationReason.HOTSPOT
+            changes = self._of(
+                event.complaint_id, origin, self.hotspots if about_hotspot else self.complaints
+            )
             changes.notified[fact_key(event.event_id)] = {
                 "delivery_id": event.delivery_id,
                 "responder_id": event.responder_id,
@@ -124,10 +146,13 @@ class Batch:
         changes.events[fact_key(event.event_id)] = fact
         changes.periods.update(periods_of(fact["at"], tz))
 
-    def _of(self, complaint_id: str, origin: Origin) -> ComplaintChanges:
-        found = self.complaints.get(complaint_id)
+    def _of(
+        self, key: str, origin: Origin, within: dict[str, ComplaintChanges] | None = None
+    ) -> ComplaintChanges:
+        changes = self.complaints if within is None else within
+        found = changes.get(key)
         if found is None:
-            found = self.complaints[complaint_id] = ComplaintChanges(origin.partition)
+            found = changes[key] = ComplaintChanges(origin.partition)
         return found
 
 

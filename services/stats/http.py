@@ -1,5 +1,5 @@
 """Stats' HTTP API: a complaint's view, the figures (JSON and CSV), one scope's running
-figures, and the dashboard. Routes are module-level functions; the store and settings
+figures, the hot spots, and the dashboard. Routes are module-level functions; the store and settings
 are put on ``app.state`` by the composition root."""
 
 from __future__ import annotations
@@ -12,7 +12,8 @@ from fastapi.responses import HTMLResponse, JSONResponse, Response
 
 from services.stats.access import FiguresReader, ReaderOf, as_seen_by, may_read
 from services.stats.complaint import view
-from services.stats.figures import Filters, compute
+from services.stats.figures import Filters, Hotspots, compute
+from services.stats.hotspots import STATUSES, listing, record_of
 from services.stats.owner import snapshot_of
 from services.stats.periods import Scope, is_period, month_of
 from services.stats.render import dashboard, to_csv
@@ -42,6 +43,7 @@ async def figures_of(
     if not is_period(period):
         raise HTTPException(422, "period must be YYYY-MM or YYYY-MM-DD")
     complaints, notifications, rejected = await _store(request).period_data([period])
+    hotspots, alerts = await _store(request).period_hotspots([period])
     figures = compute(
         complaints,
         notifications,
@@ -49,6 +51,7 @@ async def figures_of(
         Filters(compound, community, responder, category),
         now,
         rejected=rejected[period],
+        hotspots=Hotspots(hotspots, alerts),
     )
     figures["generated_at"] = now.isoformat()
     return figures
@@ -106,6 +109,50 @@ async def get_scope(scope: str, request: Request, _: FiguresReader) -> dict[str,
     return snapshot_of(scope, tallies[scope], datetime.now(UTC)).model_dump(mode="json")
 
 
+async def hotspots_of(
+    request: Request, status: str | None, *, detailed: bool, alerting: set[str] | None = None
+) -> list[dict[str, Any]]:
+    """Hot spots of a status, newest first; only those alerting one of ``alerting``
+    when given (a responder's key)."""
+    tz = request.app.state.settings.tz
+    records = [
+        record
+        for doc in await _store(request).find_hotspots(status)
+        if (record := record_of(str(doc["_id"]), doc.get("facts") or {}, tz)) is not None
+        and (alerting is None or alerting & set(record.alerted))
+    ]
+    records.sort(key=lambda r: (r.opened_at, r.hotspot_id), reverse=True)
+    return [listing(r, detailed=detailed) for r in records]
+
+
+@router.get("/v1/hotspots")
+async def get_hotspots(
+    request: Request,
+    caller: ReaderOf,
+    status: Annotated[str | None, Query(pattern="^(open|closed)$")] = None,
+) -> dict[str, Any]:
+    """Hot spots (``status=open`` for those still open), with their complaints and
+    places: every one for an operator's key, those that alerted it for a responder's."""
+    if caller.key is None:
+        raise HTTPException(403, "hot spots need an API key")
+    alerting = None if caller.operator else caller.responders
+    found = await hotspots_of(request, status, detailed=True, alerting=alerting)
+    return {"status": status, "statuses": list(STATUSES), "hotspots": found}
+
+
+@router.get("/v1/hotspots/{hotspot_id}")
+async def get_hotspot(hotspot_id: str, request: Request, caller: ReaderOf) -> dict[str, Any]:
+    doc = await _store(request).hotspot(hotspot_id)
+    record = None if doc is None else record_of(hotspot_id, doc.get("facts") or {},
+                                                request.app.state.settings.tz)  # fmt: skip
+    allowed = caller.key is not None and (
+        caller.operator or (record is not None and caller.responders & set(record.alerted))
+    )
+    if record is None or not allowed:
+        raise HTTPException(404, "unknown hot spot")
+    return listing(record, detailed=True)
+
+
 @router.get("/dashboard", response_class=HTMLResponse)
 async def get_dashboard(
     request: Request,
@@ -117,4 +164,6 @@ async def get_dashboard(
     category: str | None = None,
 ) -> HTMLResponse:
     figures = await figures_of(request, period, compound, community, responder, category)
-    return HTMLResponse(dashboard(figures))
+    # Counts, category and scope only: the dashboard may be public, residents' words not.
+    opened = await hotspots_of(request, "open", detailed=False)
+    return HTMLResponse(dashboard(figures, opened))

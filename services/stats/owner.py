@@ -28,6 +28,7 @@ from datetime import datetime, timedelta, tzinfo
 from services.stats.complaint import ComplaintRecord, derive
 from services.stats.facts import Fact
 from services.stats.handlers import Batch
+from services.stats.hotspots import hotspot_contributions, record_of
 from services.stats.periods import Scope, recent_periods
 from services.stats.store import StatsStore, notification_records
 from services.stats.tallies import NotificationRecord, Tally, contributions
@@ -47,7 +48,8 @@ PublishSnapshot = Callable[[str, StatsSnapshot], Awaitable[None]]
 
 @dataclass
 class Entry:
-    """One complaint as the owner counts it."""
+    """One complaint (or hot spot: ``events`` holds its ``detected``/``closed`` facts,
+    and it has no ``record`` or timer) as the owner counts it."""
 
     partition: int
     events: dict[str, Fact] = field(default_factory=dict)
@@ -97,6 +99,7 @@ class StatsOwner:
     lock: asyncio.Lock = field(default_factory=asyncio.Lock)
     held: set[int] = field(default_factory=set)
     complaints: dict[str, Entry] = field(default_factory=dict)
+    hotspots: dict[str, Entry] = field(default_factory=dict)
     tallies: dict[tuple[str, int], Tally] = field(default_factory=dict)
     rejected: dict[int, dict[str, set[str]]] = field(default_factory=dict)
     """Refused messages by partition, then period (they count in the city's figures)."""
@@ -118,6 +121,11 @@ class StatsOwner:
                           dict(doc.get("notified") or {}))  # fmt: skip
             self.complaints[str(doc["_id"])] = entry
             touched |= self._recount(str(doc["_id"]), entry, now)
+        for doc in await self.store.load_hotspots(partitions):
+            entry = Entry(int(doc["partition"]), dict(doc.get("facts") or {}),
+                          dict(doc.get("notified") or {}))  # fmt: skip
+            self.hotspots[str(doc["_id"])] = entry
+            touched |= self._recount_hotspot(str(doc["_id"]), entry)
         for doc in rejections:
             touched |= self._reject(
                 str(doc["_id"]), int(doc["partition"]), doc.get("periods") or []
@@ -139,8 +147,9 @@ class StatsOwner:
 
     async def give_up(self, partitions: set[int]) -> None:
         self.held -= partitions
-        for complaint_id in [c for c, e in self.complaints.items() if e.partition in partitions]:
-            del self.complaints[complaint_id]
+        for entries in (self.complaints, self.hotspots):
+            for held in [k for k, e in entries.items() if e.partition in partitions]:
+                del entries[held]
         for key in [k for k in self.tallies if k[1] in partitions]:
             del self.tallies[key]
         for partition in partitions:
@@ -156,11 +165,19 @@ class StatsOwner:
         """Count one consumed batch (under ``lock``)."""
         changes = {c: ch for c, ch in batch.complaints.items() if ch.partition in self.held}
         rejections = {k: r for k, r in batch.rejections.items() if r["partition"] in self.held}
+        hotspots = {h: ch for h, ch in batch.hotspots.items() if ch.partition in self.held}
         await self.store.put_facts(
             {c: (ch.partition, ch.events, ch.notified, ch.periods) for c, ch in changes.items()},
             # Every stored complaint of a held partition is in memory (loaded when taken).
             new={c for c in changes if c not in self.complaints},
         )
+        if hotspots:
+            await self.store.put_hotspots(
+                {
+                    h: (ch.partition, ch.events, ch.notified, ch.periods)
+                    for h, ch in hotspots.items()
+                }
+            )
         if rejections:
             recorded = await self.store.put_rejections(
                 [{"_id": k, **r} for k, r in sorted(rejections.items())]
@@ -175,6 +192,11 @@ class StatsOwner:
             entry.events.update(change.events)
             entry.notified.update(change.notified)
             touched |= self._recount(complaint_id, entry, now)
+        for hotspot_id, change in hotspots.items():
+            entry = self.hotspots.setdefault(hotspot_id, Entry(change.partition))
+            entry.events.update(change.events)
+            entry.notified.update(change.notified)
+            touched |= self._recount_hotspot(hotspot_id, entry)
         for key, rejection in rejections.items():
             touched |= self._reject(key, int(rejection["partition"]), rejection["periods"])
         await self.store.put_tallies({k: self.tallies.get(k, Tally()) for k in touched}, now)
@@ -193,7 +215,21 @@ class StatsOwner:
             # Deliveries of a complaint whose own events have not come yet count in
             # no scope of the complaint: only the delivery's own responder and the city.
             record = ComplaintRecord(complaint_id)
-        counted = contributions(record, notes, now)
+        moved = self._move(entry, contributions(record, notes, now))
+        entry.record = record
+        due = next_change(record, now)
+        if due is not None and due != entry.timer_at:
+            heapq.heappush(self.timers, (due, complaint_id))
+        entry.timer_at = due
+        return moved
+
+    def _recount_hotspot(self, hotspot_id: str, entry: Entry) -> set[tuple[str, int]]:
+        record = record_of(hotspot_id, entry.events, self.tz)
+        notes = notification_records(entry.notified, hotspot_id, self.tz)
+        return self._move(entry, hotspot_contributions(record, notes))
+
+    def _move(self, entry: Entry, counted: dict[str, Tally]) -> set[tuple[str, int]]:
+        """Replace what ``entry`` adds to each scope; the (scope, partition) tallies moved."""
         moved: set[tuple[str, int]] = set()
         for scope in set(entry.counted) | set(counted):
             old, new = entry.counted.get(scope), counted.get(scope)
@@ -205,11 +241,7 @@ class StatsOwner:
             if new is not None:
                 tally.add(new)
             moved.add((scope, entry.partition))
-        entry.counted, entry.record = counted, record
-        due = next_change(record, now)
-        if due is not None and due != entry.timer_at:
-            heapq.heappush(self.timers, (due, complaint_id))
-        entry.timer_at = due
+        entry.counted = counted
         return moved
 
     def _reject(self, key: str, partition: int, periods: Iterable[str]) -> set[tuple[str, int]]:

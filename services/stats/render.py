@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from html import escape
 from typing import Any
 
@@ -158,7 +158,27 @@ def _table(title: str, rows: Mapping[str, Any]) -> str:
     )
 
 
-def dashboard(figures: Mapping[str, Any]) -> str:
+def _hotspots(hotspots: Sequence[Mapping[str, Any]]) -> str:
+    if not hotspots:
+        return "<p>No open hot spot.</p>"
+    rows = "".join(
+        "<tr>"
+        f"<th>{escape(h['category_name'] or h['category'])}</th>"
+        f"<td>{escape(h['scope']['kind'])} {escape(h['scope']['id'])}</td>"
+        f"<td>{escape(h['kind'])}</td><td>{h['count']}</td>"
+        f"<td>{escape(h['opened_at'])}</td>"
+        f"<td>{escape(', '.join(h['alerted']))}</td>"
+        "</tr>"
+        for h in hotspots
+    )
+    return (
+        '<table class="hotspots"><thead><tr><th>category</th><th>where</th><th>kind</th>'
+        "<th>complaints</th><th>opened</th><th>alerted</th></tr></thead>"
+        f"<tbody>{rows}</tbody></table>"
+    )
+
+
+def dashboard(figures: Mapping[str, Any], hotspots: Sequence[Mapping[str, Any]] = ()) -> str:
     period = escape(figures["period"])
     city = {"city-wide": figures}
     return f"""<!doctype html>
@@ -175,6 +195,8 @@ thead th{{background:#f3f3f3}} tbody th{{text-align:left}}
 <form method="get"><label>period <input name="period" value="{period}"></label>
 <button>show</button></form>
 {_table("City-wide", city)}
+<h2>Open hot spots (未訴先辦)</h2>
+{_hotspots(hotspots)}
 <h2>Daily volume by category</h2>
 {_volume_chart(figures)}
 <h2>The three rates per responder</h2>

@@ -6,6 +6,9 @@ tallies of each snapshot scope, one document per scope and partition.
   A batch writes each complaint it touched once, as a blind upsert of its new facts
   (a redelivery rewrites the same fact), in bulk commands.
 - ``stats_rejections`` (``_id`` = fact key): refused messages, inserted in bulk.
+- ``stats_hotspots`` (``_id`` = hot-spot id): the facts of its ``hotspots.detected`` and
+  ``hotspots.closed`` (``facts.detected``, ``facts.closed``), of its alerts
+  (``notified.<id>``), its ``status`` and the day and month it opened in.
 - ``stats_tallies`` (``_id`` = ``<scope>|p<partition>``): the figures of one scope counted
   over one partition's complaints, written whole by the partition's only owner. A
   scope's figures are the sum over partitions.
@@ -25,11 +28,13 @@ from pymongo.operations import ReplaceOne, UpdateOne
 
 from services.stats.complaint import ComplaintRecord, ComplaintState, derive
 from services.stats.facts import Fact, delivery_fields
+from services.stats.hotspots import HotspotRecord, record_of
 from services.stats.tallies import NotificationRecord, Tally
 from shared.mongo import Document, insert_new, read_by_ids, write_all
 
 COMPLAINTS = "stats_complaints"
 REJECTIONS = "stats_rejections"
+HOTSPOTS = "stats_hotspots"
 TALLIES = "stats_tallies"
 
 
@@ -63,6 +68,7 @@ class StatsStore:
         self.tz = tz
         self.complaints: AsyncCollection[Document] = db[COMPLAINTS]
         self.rejections: AsyncCollection[Document] = db[REJECTIONS]
+        self.hotspots: AsyncCollection[Document] = db[HOTSPOTS]
         self.tallies: AsyncCollection[Document] = db[TALLIES]
 
     async def ensure_indexes(self) -> None:
@@ -70,6 +76,7 @@ class StatsStore:
         await self.complaints.create_index([("periods", ASCENDING)])
         await self.complaints.create_index([("partition", ASCENDING)])
         await self.rejections.create_index([("periods", ASCENDING)])
+        await self.hotspots.create_index([("status", ASCENDING)])
 
     # --- writing ------------------------------------------------------------------
 
@@ -109,6 +116,27 @@ class StatsStore:
             operations.append(UpdateOne({"_id": complaint_id}, update, upsert=True))
         await write_all(self.complaints, operations)
 
+    async def put_hotspots(
+        self, changes: Mapping[str, tuple[int, dict[str, Fact], dict[str, Fact], set[str]]]
+    ) -> None:
+        """Per hot spot: its partition, new event facts (``detected``/``closed``), new
+        alert facts and periods, as blind upserts (a redelivery rewrites the same fact).
+        A hot spot is open from its first fact until its closing one is stored."""
+        operations: list[UpdateOne] = []
+        for hotspot_id, (partition, facts, notified, periods) in sorted(changes.items()):
+            fields: Document = {f"facts.{k}": v for k, v in facts.items()}
+            fields |= {f"notified.{k}": v for k, v in notified.items()}
+            fields["partition"] = partition
+            update: Document = {"$set": fields}
+            if "closed" in facts:
+                fields["status"] = "closed"
+            else:
+                update["$setOnInsert"] = {"status": "open"}
+            if periods:
+                update["$addToSet"] = {"periods": {"$each": sorted(periods)}}
+            operations.append(UpdateOne({"_id": hotspot_id}, update, upsert=True))
+        await write_all(self.hotspots, operations)
+
     async def put_rejections(self, rejections: Sequence[Document]) -> set[str]:
         """Record refused messages; the keys this call recorded. A rejection without a
         key lands on any partition, so only the partition that recorded it counts it."""
@@ -138,6 +166,18 @@ class StatsStore:
     async def load_rejections(self, partitions: Iterable[int]) -> list[Document]:
         wanted = {"partition": {"$in": sorted(partitions)}}
         return [doc async for doc in self.rejections.find(wanted, {"periods": 1, "partition": 1})]
+
+    async def load_hotspots(self, partitions: Iterable[int]) -> list[Document]:
+        wanted = {"partition": {"$in": sorted(partitions)}}
+        return [doc async for doc in self.hotspots.find(wanted)]
+
+    async def find_hotspots(self, status: str | None) -> list[Document]:
+        """Hot spots of one status (or all): a scan of a small set."""
+        wanted = {} if status is None else {"status": status}
+        return [doc async for doc in self.hotspots.find(wanted)]
+
+    async def hotspot(self, hotspot_id: str) -> Document | None:
+        return await self.hotspots.find_one({"_id": hotspot_id})
 
     async def complaints_by_id(self, ids: Iterable[str]) -> dict[str, Document]:
         return {str(k): v for k, v in (await read_by_ids(self.complaints, ids)).items()}
@@ -191,6 +231,21 @@ class StatsStore:
                 if period in rejected:
                     rejected[period] += 1
         return complaints, notifications, rejected
+
+    async def period_hotspots(
+        self, periods: list[str]
+    ) -> tuple[list[HotspotRecord], list[NotificationRecord]]:
+        """The hot spots opened in ``periods`` and the alerts about hot spots sent in
+        them, for the recount of the figures (one scan)."""
+        records: list[HotspotRecord] = []
+        notifications: list[NotificationRecord] = []
+        async for doc in self.hotspots.find({"periods": {"$in": periods}}):
+            hotspot_id = str(doc["_id"])
+            record = record_of(hotspot_id, doc.get("facts") or {}, self.tz)
+            if record is not None:
+                records.append(record)
+            notifications += notification_records(doc.get("notified") or {}, hotspot_id, self.tz)
+        return records, notifications
 
     async def ping(self) -> Any:
         return await self.db.command("ping")

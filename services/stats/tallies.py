@@ -44,6 +44,9 @@ COUNT_NAMES = (
     "reminders",
     "notifications_sent",
     "notifications_failed",
+    "hotspots",
+    "recurring_hotspots",
+    "hotspots_open",
 )
 RATE_NAMES = ("response_rate", "resolution_rate", "satisfaction_rate")
 MEDIAN_NAMES = ("time_to_acknowledge", "time_to_resolve")

@@ -340,6 +340,9 @@ OCTOBER_COUNTS = {
     "reminders": 1,
     "notifications_sent": 2,
     "notifications_failed": 1,
+    "hotspots": 0,
+    "recurring_hotspots": 0,
+    "hotspots_open": 0,
     "rejected": 1,
 }
 OCTOBER_RATES = {"response_rate": 0.6, "resolution_rate": 0.6, "satisfaction_rate": 0.6667}
