@@ -4,7 +4,9 @@ checked exactly, the way Kafka's own system tests check delivery.
 
 Invariants: every accepted complaint routed once (by event id) or linked once as a
 duplicate; one distinct alert per assignment at the receiver (physical resends, which
-only a kill inside the send window can cause, are counted); stats counts exactly the
+only a kill inside the send window can cause, are counted); exactly one committed
+``hotspots.detected`` per hot spot, though two routing copies share the detection and
+are killed, and one alert per hot spot and alerted responder; stats counts exactly the
 accepted complaints and acknowledgements; no full phone number in any log."""
 
 from __future__ import annotations
@@ -39,6 +41,7 @@ from shared.topics import (
     COMPLAINTS_REJECTED,
     COMPLAINTS_ROUTED,
     COMPLAINTS_UPDATED,
+    HOTSPOTS_DETECTED,
     INGRESS_COMPLAINTS,
     INGRESS_UPDATES,
     dead_letter_topic,
@@ -70,6 +73,11 @@ class ChaosReport:
     missing_examples: list[str] = field(default_factory=list)
     alerts_unexpected: int = 0
     alert_resends: int = 0
+    hotspots_detected: int = 0
+    hotspots_detected_twice: list[str] = field(default_factory=list)
+    hotspot_alerts_expected: int = 0
+    hotspot_alerts_missing: int = 0
+    hotspot_alerts_doubled: int = 0
     kills: dict[str, int] = field(default_factory=dict)
     broker_restarts: int = 0
     database_pauses: int = 0
@@ -85,6 +93,9 @@ class ChaosReport:
             and not self.routed_twice
             and self.alerts_missing == 0
             and self.alerts_unexpected == 0
+            and not self.hotspots_detected_twice
+            and self.hotspot_alerts_missing == 0
+            and self.hotspot_alerts_doubled == 0
             and self.stats_received == self.accepted
             and self.routing_acknowledged == self.acknowledgements_sent
             and self.stats_acknowledged == self.acknowledgements_sent
@@ -96,7 +107,13 @@ class ChaosReport:
 
 class Chaos:
     def __init__(
-        self, infra: Infra, log_dir: Path, complaints: int, seed: int, duration: float
+        self,
+        infra: Infra,
+        log_dir: Path,
+        complaints: int,
+        seed: int,
+        duration: float,
+        routing_copies: int = 2,
     ) -> None:
         self.infra = infra
         # Traffic is spread over the havoc, so that kills land while work is in flight.
@@ -129,6 +146,10 @@ class Chaos:
         )
         for name in ("routing", "intake", "notify", "stats"):
             self.stack.add(name)
+        # A second routing copy: the hot-spot stage's partitions move between the two
+        # as they are killed, and a hot spot must still be detected once.
+        for _ in range(routing_copies - 1):
+            self.stack.add("routing", port=free_port())
         self.report = ChaosReport(complaints_offered=complaints)
         self.accepted: set[str] = set()
         self.acked: set[str] = set()
@@ -316,6 +337,7 @@ class Chaos:
         report.redelivered_events = sum(n - 1 for n in seen_events.values() if n > 1)
         catch_up = max(300.0, self.count * 0.05)
         await self.check_alerts(timeout=catch_up)
+        await self.check_hotspots(timeout=catch_up)
         await self.check_outcomes()
         await self.check_counts(timeout=catch_up)
 
@@ -359,6 +381,51 @@ class Chaos:
         self.report.missing_examples = [f"{c} → {r}" for c, r in sorted(expected - set(alerts))[:5]]
         self.report.alerts_unexpected = len(set(alerts) - expected)
         self.report.alert_resends = sum(n - 1 for n in deliveries.values() if n > 1)
+
+    async def check_hotspots(self, timeout: float = 300) -> None:
+        """Committed detections per hot spot, and the alerts each one called for."""
+        consumer = AIOKafkaConsumer(
+            self.topic(HOTSPOTS_DETECTED),
+            bootstrap_servers=self.infra.bootstrap_servers,
+            auto_offset_reset="earliest",
+            group_id=None,
+            isolation_level="read_committed",
+        )
+        detections: Counter[str] = Counter()
+        expected: set[tuple[str, str]] = set()
+        await consumer.start()
+        try:
+            while batch := await consumer.getmany(timeout_ms=3000):
+                for records in batch.values():
+                    for record in records:
+                        event = json.loads(record.value)
+                        detections[event["hotspot_id"]] += 1
+                        for who in event["alerted"]:
+                            expected.add((event["hotspot_id"], who["responder_id"]))
+        finally:
+            await consumer.stop()
+
+        def hotspot_alerts() -> dict[tuple[str, str], set[str]]:
+            found: dict[tuple[str, str], set[str]] = defaultdict(set)
+            for r in self.receiver.accepted("/hooks/"):
+                alert = r.json()
+                if alert.get("reason") == "hotspot":
+                    found[(alert["hotspot_id"], alert["responder_id"])].add(alert["delivery_id"])
+            return found
+
+        deadline = time.monotonic() + timeout
+        alerts = hotspot_alerts()
+        while time.monotonic() < deadline:
+            if expected <= set(alerts):
+                break
+            await asyncio.sleep(2)
+            alerts = hotspot_alerts()
+        report = self.report
+        report.hotspots_detected = len(detections)
+        report.hotspots_detected_twice = sorted(h for h, n in detections.items() if n > 1)
+        report.hotspot_alerts_expected = len(expected)
+        report.hotspot_alerts_missing = len(expected - set(alerts))
+        report.hotspot_alerts_doubled = sum(1 for ids in alerts.values() if len(ids) > 1)
 
     async def check_outcomes(self) -> None:
         """What became of the acknowledgements, and whether anything was dead-lettered."""
@@ -441,7 +508,13 @@ def main() -> None:
     args = parser.parse_args()
     report = asyncio.run(run_chaos(args.complaints, args.seed, duration=args.duration))
     figures = asdict(report)
-    for key in ("lost", "routed_twice", "updates_refused", "phone_leaks"):
+    for key in (
+        "lost",
+        "routed_twice",
+        "hotspots_detected_twice",
+        "updates_refused",
+        "phone_leaks",
+    ):
         figures[key] = len(figures[key])
     print(json.dumps(figures, indent=2, ensure_ascii=False))
     if args.json:

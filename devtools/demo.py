@@ -3,8 +3,9 @@
 Starts an alert receiver (webhooks) and an SMTP server on loopback, the four services as
 processes, sends sample complaints in Chinese over HTTP and ``ingress.complaints``, walks
 some of them through their lifecycle (resolved and rated, returned, never acknowledged,
-rated dissatisfied, a duplicate), then reports what happened to each and prints the
-responders' ranking from ``stats.snapshots``. Due times are scaled down so that an
+rated dissatisfied, a duplicate), lets a hot spot form (three parking complaints at one
+compound: one alert to its community, not three), then reports what happened to each
+and prints the responders' ranking from ``stats.snapshots``. Due times are scaled down so that an
 urgent complaint escalates within seconds."""
 
 from __future__ import annotations
@@ -121,6 +122,57 @@ def stories(run: str) -> list[Story]:
             body("I", "cx-999", None, "小區里老鼠到處跑，垃圾堆放沒人管"),
         ),
     ]
+
+
+HOTSPOT_COMPOUND = "cx-006"
+HOTSPOT_TEXTS = (
+    "5棟樓下車輛亂停，把單元門都堵住了",
+    "小區東門口每天都有車亂停亂放，早上出不去",
+    "地下車庫入口被亂停的車擋住，電動車都推不出來",
+)
+
+
+async def hot_spot_forms(
+    intake: httpx.AsyncClient,
+    stats: httpx.AsyncClient,
+    receiver: HttpReceiver,
+    rng: random.Random,
+    run_id: str,
+    names: dict[str, str],
+) -> None:
+    """Three different parking complaints at one compound within the day: a hot spot
+    (未訴先辦) opens at the third, and its community is told once."""
+    print(f"\ndemo: three parking complaints at {HOTSPOT_COMPOUND} {names.get('cm-lucheng')} ...")
+    for index, text in enumerate(HOTSPOT_TEXTS):
+        body = complaint(index, rng, run=f"{run_id}-hot", compound_id=HOTSPOT_COMPOUND)
+        body.update(category="parking_disorder", description=text)
+        (await intake.post("/v1/complaints", json=body, headers=AUTH)).raise_for_status()
+
+    async def alert() -> dict[str, Any] | None:
+        for request in receiver.accepted("/hooks/cm-lucheng"):
+            sent = request.json()
+            if (
+                sent.get("reason") == "hotspot"
+                and sent["hotspot"]["scope"]["id"] == HOTSPOT_COMPOUND
+            ):
+                return dict(sent)
+        return None
+
+    sent = await wait_until(alert, 60, "the hot spot's alert")
+    listed = (await stats.get("/v1/hotspots", params={"status": "open"}, headers=AUTH)).json()
+    ours = [h for h in listed["hotspots"] if h["hotspot_id"] == sent["hotspot_id"]]
+    alerts_to_community = [
+        r
+        for r in receiver.accepted("/hooks/cm-lucheng")
+        if r.json().get("hotspot_id") == sent["hotspot_id"]
+    ]
+    print(
+        f"demo: hot spot {sent['hotspot_id']} opened with {sent['hotspot']['count']} complaints; "
+        f"told: {', '.join(names.get(a, a) for a in (ours[0]['alerted'] if ours else []))}; "
+        f"alerts to the community: {len(alerts_to_community)}"
+    )
+    print("demo: the community's alert (webhook text):\n")
+    print("    " + sent["text"].replace("\n", "\n    "))
 
 
 async def wait_until(check: Any, timeout: float, what: str) -> Any:
@@ -244,6 +296,8 @@ async def drive(
                     f"{answer.text}"
                 )
             await asyncio.sleep(0.3)
+
+    await hot_spot_forms(intake, stats, receiver, random.Random(5), run_id, names)
 
     escalating = next(s for s in followed if "escalates" in s.label)
 

@@ -27,6 +27,11 @@ async def test_kills_restarts_and_a_database_pause_lose_and_double_nothing(
     assert report.routed + report.linked_duplicates == report.accepted
     assert report.alerts_missing == 0
     assert report.alerts_unexpected == 0
+    # Hot spots: the mix forms some, each detected once and alerted once per recipient.
+    assert report.hotspots_detected > 0
+    assert report.hotspots_detected_twice == []
+    assert report.hotspot_alerts_missing == 0
+    assert report.hotspot_alerts_doubled == 0
     assert report.stats_received == report.accepted
     assert report.updates_refused == []
     assert report.dead_letters == {}
