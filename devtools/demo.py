@@ -125,10 +125,10 @@ def stories(run: str) -> list[Story]:
 
 
 HOTSPOT_COMPOUND = "cx-006"
-HOTSPOT_TEXTS = (
-    "5棟樓下車輛亂停，把單元門都堵住了",
-    "小區東門口每天都有車亂停亂放，早上出不去",
-    "地下車庫入口被亂停的車擋住，電動車都推不出來",
+HOTSPOT_TEXTS = (  # (place, what the resident says)
+    ("5棟", "5棟樓下車輛亂停，把單元門都堵住了"),
+    ("東門", "小區東門口每天都有車亂停亂放，早上出不去"),
+    ("地下車庫", "地下車庫入口被亂停的車擋住，電動車都推不出來"),
 )
 
 
@@ -143,9 +143,9 @@ async def hot_spot_forms(
     """Three different parking complaints at one compound within the day: a hot spot
     (未訴先辦) opens at the third, and its community is told once."""
     print(f"\ndemo: three parking complaints at {HOTSPOT_COMPOUND} {names.get('cm-lucheng')} ...")
-    for index, text in enumerate(HOTSPOT_TEXTS):
+    for index, (place, text) in enumerate(HOTSPOT_TEXTS):
         body = complaint(index, rng, run=f"{run_id}-hot", compound_id=HOTSPOT_COMPOUND)
-        body.update(category="parking_disorder", description=text)
+        body.update(category="parking_disorder", description=text, location=place)
         (await intake.post("/v1/complaints", json=body, headers=AUTH)).raise_for_status()
 
     async def alert() -> dict[str, Any] | None:
