@@ -126,6 +126,10 @@ class IngressUpdate(ComplaintUpdateRequest):
 
     complaint_id: ShortText
     request_id: ShortText | None = None
+    via: ShortText | None = None
+    """Who sent it, for the audit: ``key:<API key name>`` (set by intake for HTTP) or
+    ``kafka:<principal>`` (set by routing from the topic it came on). Only intake and
+    routing may write ``ingress.updates``, so what it says there is theirs."""
 
 
 class Event(Message):
@@ -258,6 +262,9 @@ class ComplaintUpdated(Event):
     due: DueTimes | None = None
     hotspot_id: str | None = None
     summary: ComplaintSummary | None = None
+    via: str | None = None
+    """The door a responder's or resident's update came through (``key:<API key name>``
+    or ``kafka:<principal>``), so a misuse can be traced; None for routing's own steps."""
 
 
 class UpdateReply(Message):

@@ -92,7 +92,12 @@ async def post_update(
     )
     try:
         reply = await updates.send(
-            IngressUpdate(complaint_id=complaint_id, request_id=request_id, **update.model_dump())
+            IngressUpdate(
+                complaint_id=complaint_id,
+                request_id=request_id,
+                via=f"key:{key.name}",
+                **update.model_dump(),
+            )
         )
     except ValidationError as exc:
         raise HTTPException(422, "complaint_id: " + exc.errors()[0]["msg"]) from exc

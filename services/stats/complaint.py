@@ -273,6 +273,8 @@ def _apply_update(
             on_time=fact.get("on_time"),
             duplicate_of=fact.get("duplicate_of"),
             hotspot_id=fact.get("hotspot_id"),
+            # The audit: the API key or Kafka principal the update came through.
+            via=fact.get("via"),
             # What a hot spot changed: the lead's (shortened) acknowledge due time.
             acknowledge_by=fact.get("acknowledge_by") if label == "hotspot" else None,
         )

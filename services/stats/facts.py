@@ -95,6 +95,7 @@ def complaint_fact(event: ComplaintEvent) -> Fact:
             "type": "updated",
             "kind": str(event.type),
             "actor_id": event.actor_id,
+            "via": event.via,
             "status": str(event.status),
             "note": _text(event.note),
             "rating": None if event.rating is None else str(event.rating),
