@@ -201,8 +201,9 @@ async def test_updates_over_http_follow_the_lifecycle(
         ("reopened", "in_progress"),
     ]
     assert updates[0]["on_time"] is True
-    # The audit: each change names the API key it came through; routing's own step none.
-    assert [u["via"] for u in updates] == ["key:demo", "key:demo", "key:demo", None]
+    # The audit: each change names the API key it came through (the reopening too: the
+    # dissatisfied rating caused it).
+    assert [u["via"] for u in updates] == ["key:demo"] * 4
     assert updates[3]["lead"]["responder_id"] == "pf-dianzhong"
     assert updates[3]["summary"]["compound_id"] == "cx-001"
 
