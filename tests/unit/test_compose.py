@@ -534,22 +534,38 @@ def test_services_that_read_the_directory_get_what_it_expands(compose: Compose) 
     assert "127.0.0.1" not in compose.environment("notify")["GONGZHI_ALERT_BASE_URL"]
 
 
-@pytest.mark.parametrize(
-    ("service", "variable"),
-    [
+def config_files() -> list[tuple[str, str]]:
+    """Every (service, variable) of compose that names a file under /config."""
+    compose = load_compose(COMPOSE_FILE, generated_env(), profiles=frozenset({"monitoring"}))
+    return [
+        (service, name)
+        for service in compose.services
+        for name, value in compose.environment(service).items()
+        if value.startswith("/config/")
+    ]
+
+
+def test_the_services_read_their_keys_directory_and_policy_from_config() -> None:
+    assert {
         ("intake", "GONGZHI_API_KEYS_FILE"),
+        ("stats", "GONGZHI_API_KEYS_FILE"),
         ("routing", "GONGZHI_DIRECTORY_PATH"),
         ("routing", "GONGZHI_POLICY_PATH"),
+        ("routing", "GONGZHI_KAFKA_SYSTEMS_PATH"),
         ("notify", "GONGZHI_DIRECTORY_PATH"),
-    ],
-)
+    } <= set(config_files())
+
+
+@pytest.mark.parametrize(("service", "variable"), config_files())
 def test_configuration_files_come_from_deploy_config(
     compose: Compose, service: str, variable: str
 ) -> None:
+    # Stats once read /config/api-keys.yaml with nothing mounted there: it could not start.
     path = compose.environment(service)[variable]
-    mount = next(m for m in compose.mounts(service) if path.startswith(m.target + "/"))
-    assert mount.read_only
-    assert (REPO / mount.source).resolve() == REPO / "deploy" / "config"
+    mounts = [m for m in compose.mounts(service) if path.startswith(m.target + "/")]
+    assert mounts, f"{service}: {variable}={path} but nothing is mounted there"
+    assert mounts[0].read_only
+    assert (REPO / mounts[0].source).resolve() == REPO / "deploy" / "config"
 
 
 def test_services_in_production_refuse_example_secrets(compose: Compose) -> None:
