@@ -18,7 +18,13 @@ from typing import Any, Literal
 from pydantic import ValidationError
 
 from shared.consuming import Refusal
-from shared.events import ComplaintReceived, ComplaintRejected, ComplaintSubmission, RejectionReason
+from shared.events import (
+    ComplaintReceived,
+    ComplaintRejected,
+    ComplaintSubmission,
+    RejectionReason,
+    Reporter,
+)
 from shared.ids import complaint_id_for, stable_id
 from shared.mongo import Document
 from shared.privacy import scrub_phones
@@ -50,13 +56,22 @@ def received_event(
         channel=submission.channel,
         compound_id=submission.compound_id,
         category=submission.category,
-        description=submission.description,
-        location=submission.location,
+        description=own_words(submission.description, reporter),
+        location=None if submission.location is None else own_words(submission.location, reporter),
         reporter=None if reporter is None else contacts.sealed_reporter(complaint_id, reporter),
         incident_at=submission.occurred_at,
         ingress=ingress,
         **fields,
     )
+
+
+def own_words(text: str, reporter: Reporter | None) -> str:
+    """A resident's free text as the topics carry it: a phone number written into it is
+    masked like the reporter's own, and a hidden reporter's name is withheld."""
+    text = scrub_phones(text)
+    if reporter is not None and reporter.hide_identity and reporter.name:
+        text = text.replace(reporter.name, "***")
+    return text
 
 
 @dataclass(frozen=True)

@@ -13,6 +13,7 @@ from services.notify.settings import NotifySettings
 from shared.events import Reporter, SealedContact
 from shared.privacy import contains_full_phone
 from shared.sealing import ContactKeyRing, SealError, parse_keys
+from shared.topics import INGRESS_COMPLAINTS, topic_specs
 
 PHONE = "13812345678"
 HIDDEN = Reporter(name="張女士", phone=PHONE, hide_identity=True)
@@ -166,3 +167,8 @@ def test_production_refuses_to_start_without_seal_keys() -> None:
         contact_seal_keys=spec(k1=new_key()),
     )
     assert settings.contact_key_ring().current == "k1"
+
+
+def test_the_clear_input_on_ingress_complaints_is_kept_one_day_at_most() -> None:
+    [spec] = [s for s in topic_specs() if s.name == INGRESS_COMPLAINTS]
+    assert 0 < int(spec.config["retention.ms"]) <= 24 * 3600 * 1000

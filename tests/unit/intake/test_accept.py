@@ -188,6 +188,17 @@ async def test_the_event_carries_the_phone_masked_and_the_contact_sealed(hidden:
     assert (opened.name, opened.phone, opened.hide_identity) == ("張女士", "13812345678", hidden)
 
 
+async def test_phones_and_a_hidden_name_in_the_residents_words_are_withheld() -> None:
+    store, received = FakeStore(), FakePublisher()
+    words = submission(
+        description="我是張女士，樓道飛線充電，請打13812345678", location="3棟 張女士家門口"
+    )
+    await admit([words], "http", deps(store, received))
+    event = ComplaintReceived.model_validate_json(received.sent[0][1])
+    assert event.description == "我是***，樓道飛線充電，請打138****5678"
+    assert event.location == "3棟 ***家門口"
+
+
 def test_rejected_event_withholds_the_reporters_name() -> None:
     raw = orjson.dumps(
         {"source": "x", "channel": "fax", "reporter": {"name": "張女士", "phone": "13812345678"}}
