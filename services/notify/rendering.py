@@ -51,6 +51,15 @@ class Message:
     def _format(self, name: str) -> str:
         return self._renderer.template(self._family + name).render(self._context).strip()
 
+    @property
+    def disclosed(self) -> tuple[str, ...]:
+        """The reporter's name and phone as this alert shows them: what an error text
+        (a receiver may echo the alert back) must not carry on."""
+        view = self._context.get("reporter")
+        if not isinstance(view, ReporterView):
+            return ()
+        return tuple(part for part in (view.name, view.phone) if part)
+
     @cached_property
     def title(self) -> str:
         return self._renderer.title_template.render(self._context).strip()

@@ -10,7 +10,7 @@ from pydantic import ValidationError
 
 from services.intake.settings import IntakeSettings
 from services.notify.settings import NotifySettings
-from shared.events import Reporter, SealedContact
+from shared.events import Reporter, SealedContact, SealedReporter
 from shared.privacy import contains_full_phone
 from shared.sealing import ContactKeyRing, SealError, parse_keys
 from shared.topics import INGRESS_COMPLAINTS, topic_specs
@@ -172,3 +172,12 @@ def test_production_refuses_to_start_without_seal_keys() -> None:
 def test_the_clear_input_on_ingress_complaints_is_kept_one_day_at_most() -> None:
     [spec] = [s for s in topic_specs() if s.name == INGRESS_COMPLAINTS]
     assert 0 < int(spec.config["retention.ms"]) <= 24 * 3600 * 1000
+
+
+def test_a_schema_1_reporter_still_on_a_topic_is_read_masked() -> None:
+    summary = {"name": "張女士", "phone": PHONE, "hide_identity": True}
+    reporter = SealedReporter.model_validate(summary)
+    assert (reporter.name, reporter.masked_phone, reporter.contact) == (None, "138****5678", None)
+    shown = SealedReporter.model_validate(summary | {"hide_identity": False})
+    assert shown.name == "張女士"
+    assert PHONE not in shown.model_dump_json()
