@@ -5,8 +5,9 @@ submissions and updates) and stats (which shows complaints and figures).
 Scopes: ``submit:<source>`` (submit complaints as that source), ``update:<actor_id>``
 (post lifecycle updates as that responder, or ``update:resident`` for residents'
 ratings; a responder's key also reads the complaints assigned to it), ``read`` (an
-operator: reads every complaint), ``admin`` (everything). ``*`` may stand for any source
-or actor.
+operator: reads every complaint), ``admin`` (everything, except opening contacts), and
+``contact`` (the callback desk: opens a reporter's sealed contact through stats, each
+opening audited; ``services.stats.contact``). ``*`` may stand for any source or actor.
 """
 
 from __future__ import annotations

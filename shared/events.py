@@ -13,9 +13,12 @@ from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from typing import Annotated, Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
-SCHEMA_VERSION = 1
+from shared.privacy import mask_phone
+
+SCHEMA_VERSION = 2
+"""2: events carry the reporter masked, with the contact sealed (``SealedReporter``)."""
 
 ShortText = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=128)]
 Description = Annotated[
@@ -77,9 +80,49 @@ class Rating(StrEnum):
 
 
 class Reporter(Message):
+    """The reporter as an outside system sends it, in clear. Only intake reads it: events
+    carry a ``SealedReporter`` instead; the same fields are what a sealed contact holds."""
+
     name: Annotated[str, StringConstraints(strip_whitespace=True, max_length=64)] | None = None
     phone: Phone | None = None
     hide_identity: bool = False
+
+
+class SealedContact(Message):
+    """The reporter's name and full phone, AES-GCM sealed by intake (``shared.sealing``).
+
+    ``sealed`` is URL-safe base64 of the nonce and the ciphertext; the key id and the
+    complaint id are bound in as associated data, so a blob opens only under its own key
+    and only as the contact of its own complaint."""
+
+    key_id: str
+    sealed: str
+
+
+class SealedReporter(Message):
+    """The reporter as every event carries it: the phone masked, the name only when the
+    reporter did not ask to stay hidden, and the whole contact sealed for the parties the
+    privacy policy lets open it (notify for agencies, the callback desk)."""
+
+    name: str | None = None
+    masked_phone: str | None = None
+    hide_identity: bool = False
+    contact: SealedContact | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _from_schema_1(cls, data: object) -> object:
+        """A schema-1 event (still on a topic after an upgrade) carried the reporter in
+        clear: read it masked, as if sealed with a key no one has."""
+        if isinstance(data, dict) and "phone" in data and "masked_phone" not in data:
+            hidden = bool(data.get("hide_identity"))
+            phone = data.get("phone")
+            return {
+                "name": None if hidden else data.get("name"),
+                "masked_phone": mask_phone(phone) if isinstance(phone, str) else None,
+                "hide_identity": hidden,
+            }
+        return data
 
 
 class ComplaintSubmission(Message):
@@ -151,7 +194,7 @@ class ComplaintReceived(Event):
     category: str | None = None
     description: str
     location: str | None = None
-    reporter: Reporter | None = None
+    reporter: SealedReporter | None = None
     incident_at: AwareDatetime | None = None
     ingress: Literal["http", "kafka"]
 
@@ -199,7 +242,7 @@ class ComplaintSummary(Message):
     community_id: str | None = None
     description: str
     location: str | None = None
-    reporter: Reporter | None = None
+    reporter: SealedReporter | None = None
     channel: Channel
 
 

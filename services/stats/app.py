@@ -15,7 +15,7 @@ from fastapi import FastAPI
 from faststream import AckPolicy
 from faststream.kafka import KafkaMessage
 
-from services.stats import handlers, http
+from services.stats import contact, handlers, http
 from services.stats.owner import SERVICE, StatsOwner
 from services.stats.settings import StatsSettings
 from services.stats.store import StatsStore
@@ -131,6 +131,7 @@ def create_app(settings: StatsSettings | None = None) -> FastAPI:
     )
     app.state.directory = load_directory(settings.directory_path or default_directory_path())
     app.include_router(http.router)
+    contact.mount(app, database(mongo, settings.mongo), settings.contact_key_ring())
     app.include_router(operations_router(SERVICE, dependency_checks(mongo, broker)))
     return app
 

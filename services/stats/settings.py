@@ -7,10 +7,10 @@ from datetime import tzinfo
 from pydantic import Field
 
 from services.stats.periods import zone
-from shared.settings import KeyedSettings
+from shared.settings import ContactSealSettings, KeyedSettings
 
 
-class StatsSettings(KeyedSettings):
+class StatsSettings(ContactSealSettings, KeyedSettings):
     http_port: int = 8083
     timezone: str = "Asia/Shanghai"
     """Days and months of the figures are the city's local calendar days."""

@@ -51,7 +51,7 @@ SERVICES = {"intake": 8080, "routing": 8081, "notify": 8082, "stats": 8083}
 SCALED = ("routing", "notify")
 EXTERNAL_URLS = {"GONGZHI_PUBLIC_BASE_URL", "GONGZHI_ALERT_BASE_URL"}
 """Addresses outside the deployment, given by the operator in .env."""
-SECRET_NAME = re.compile(r"PASSWORD|SECRET|_KEY$|TOKEN|CLUSTER_ID")
+SECRET_NAME = re.compile(r"PASSWORD|SECRET|_KEYS?$|TOKEN|CLUSTER_ID")
 IMAGE_DATA = {"mongo": "/data/db", "grafana/grafana": "/var/lib/grafana"}
 """Where the official images keep their state (their documented VOLUME/data paths)."""
 MONGO_PORT = 27017
@@ -394,7 +394,7 @@ def test_no_secret_has_a_default() -> None:
     text = COMPOSE_FILE.read_text()
     references = re.findall(r"\$\{([A-Z0-9_]+)([^}]*)\}", text)
     secrets = {name for name, _ in references if SECRET_NAME.search(name)}
-    assert {"KAFKA_ADMIN_PASSWORD", "MONGO_APP_PASSWORD", "GONGZHI_CONTACT_SEAL_KEY"} <= secrets
+    assert {"KAFKA_ADMIN_PASSWORD", "MONGO_APP_PASSWORD", "GONGZHI_CONTACT_SEAL_KEYS"} <= secrets
     for name, rest in references:
         if name in secrets:
             assert rest.startswith(":?"), f"${{{name}{rest}}} lets {name} be empty or defaulted"
@@ -418,7 +418,17 @@ def test_the_generated_env_is_fresh_and_complete(env: dict[str, str]) -> None:
     secrets = [name for name in env if SECRET_NAME.search(name)]
     assert all(env[name] and env[name] != again[name] for name in secrets)
     assert len({env[name] for name in secrets}) == len(secrets)
-    assert all(re.fullmatch(r"[A-Za-z0-9_-]{16,}", env[name]) for name in secrets)
+    # A key ring is id:key; every secret itself is URL-safe base64 (safe in a JAAS line,
+    # a YAML file and a shell word alike).
+    values = [
+        env[name].partition(":")[2] if name.endswith("_KEYS") else env[name] for name in secrets
+    ]
+    assert all(re.fullmatch(r"[A-Za-z0-9_-]{16,}", value) for value in values)
+    ring = NotifySettings(
+        contact_seal_keys=env["GONGZHI_CONTACT_SEAL_KEYS"],
+        contact_seal_key_id=env["GONGZHI_CONTACT_SEAL_KEY_ID"],
+    ).contact_key_ring()
+    assert ring.current == env["GONGZHI_CONTACT_SEAL_KEY_ID"]
     load_compose(COMPOSE_FILE, env, profiles=frozenset({"monitoring"}))
 
 

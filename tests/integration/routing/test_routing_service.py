@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -19,6 +20,7 @@ from services.routing.settings import RoutingSettings
 from shared.datafile import DataFileError
 from shared.events import Channel, ComplaintReceived, Reporter
 from shared.ids import stable_id
+from shared.sealing import dev_key_ring
 from shared.settings import KafkaSettings, MongoSettings
 from shared.topics import (
     COMPLAINTS_ESCALATED,
@@ -62,7 +64,9 @@ def received(compound_id: str, description: str, category: str | None = None) ->
         compound_id=compound_id,
         category=category,
         description=description,
-        reporter=Reporter(name="張女士", phone="13812345678", hide_identity=True),
+        reporter=dev_key_ring().sealed_reporter(
+            complaint_id, Reporter(name="張女士", phone="13812345678", hide_identity=True)
+        ),
         ingress="kafka",
     )
 
@@ -128,7 +132,10 @@ async def test_received_complaint_is_routed_once_even_when_delivered_twice(
     assert routed["lead"] == {"responder_id": "fire", "kind": "fire"}
     assert [s["responder_id"] for s in routed["support"]] == ["cx-002-committee", "cm-xueqiao"]
     assert routed["summary"]["category"] == "flying_wire_charging"
-    assert routed["summary"]["reporter"]["phone"] == "13812345678"
+    # Routing passes the reporter on as intake sealed it: masked, no name, sealed contact.
+    assert routed["summary"]["reporter"] == flying.model_dump(mode="json")["reporter"]
+    assert routed["summary"]["reporter"]["masked_phone"] == "138****5678"
+    assert "13812345678" not in json.dumps(routed, ensure_ascii=False)
     assert routed["category_source"] == "classified"
     everything = await events_on(
         kafka_settings, COMPLAINTS_ROUTED, until=lambda r: False, timeout=2

@@ -14,6 +14,7 @@ from services.notify.triggers import (
 )
 from shared.events import Reporter
 from tests.unit.notify.builders import (
+    CONTACTS,
     MASKED,
     PHONE,
     directory,
@@ -32,7 +33,7 @@ DIRECTORY = directory(
         responder("cm-xueqiao", "community", contact_details=True, channels=[]),
     ]
 )
-RENDERER = Renderer(public_base_url="https://gongzhi.example/")
+RENDERER = Renderer(public_base_url="https://gongzhi.example/", contacts=CONTACTS)
 
 
 def render(trigger: Trigger, responder_id: str) -> dict[str, str]:
