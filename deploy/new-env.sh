@@ -65,6 +65,8 @@ MONGO_APP_PASSWORD=$(token 24)
 GONGZHI_CONTACT_SEAL_KEY=$(token 32)
 GONGZHI_TRACKING_SECRET=$(token 32)
 GONGZHI_WEBHOOK_SECRET=$(token 32)
+# stats: seals the console's signed-in keys and signs its forms (changing it signs everyone out).
+GONGZHI_CONSOLE_SECRET=$(token 32)
 
 # --profile monitoring
 GRAFANA_ADMIN_PASSWORD=$(token 18)
