@@ -14,6 +14,7 @@ from fastapi import FastAPI, Request
 from fastapi.responses import Response
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
+from jinja2 import Environment, FileSystemLoader
 from pymongo.asynchronous.database import AsyncDatabase
 
 from services.stats.console import routes
@@ -33,6 +34,13 @@ from shared.topics import STATS_SNAPSHOTS
 HERE = Path(__file__).resolve().parent
 
 
+def make_templates() -> Jinja2Templates:
+    # Autoescape everything: Jinja's default picks by file extension, and ".j2" is not
+    # one it escapes.
+    env = Environment(loader=FileSystemLoader(HERE / "templates"), autoescape=True)
+    return Jinja2Templates(env=env)
+
+
 def install(
     app: FastAPI,
     settings: StatsSettings,
@@ -41,7 +49,7 @@ def install(
     keys: KeyRing,
     directory: Directory,
 ) -> Console:
-    templates = Jinja2Templates(directory=HERE / "templates")
+    templates = make_templates()
     console = Console(
         settings=settings,
         store=store,

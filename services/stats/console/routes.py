@@ -20,25 +20,16 @@ from fastapi.sse import EventSourceResponse, ServerSentEvent
 from services.stats.access import Reader, as_seen_by, may_read
 from services.stats.complaint import view
 from services.stats.console.app_state import Console
-from services.stats.console.heatmap import heat_map
+from services.stats.console.desk import DeskData, DeskQuery, desk_view, trend_periods
 from services.stats.console.reading import complaint_states, open_hotspots_of
 from services.stats.console.sessions import SESSION_COOKIE, SIGN_IN_COOKIE, Session
 from services.stats.console.views import (
     GROUPINGS,
     complaint_page,
-    grouped,
-    hotspot_row,
-    months_back,
     queue,
-    ranking,
-    rate_cells,
-    supervision,
-    trend,
-    week_days,
-    week_starts,
 )
 from services.stats.console.wording import ACTIONS, RATE_LABELS, Answer, refusal_text
-from services.stats.figures import Filters, Hotspots, compute
+from services.stats.figures import Hotspots
 from services.stats.http import hotspots_of
 from services.stats.periods import is_period, month_of
 from shared.auth import ApiKey, responders_of
@@ -394,27 +385,6 @@ async def act(complaint_id: str, request: Request, who: SignedIn) -> Response:
 # --- the operator's desk (督办) -----------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class DeskQuery:
-    period: str
-    chosen_period: str | None
-    category: str | None
-    group: str
-
-    def encoded(self) -> str:
-        return urlencode(
-            {
-                k: v
-                for k, v in (
-                    ("period", self.chosen_period),
-                    ("category", self.category),
-                    ("group", self.group),
-                )
-                if v
-            }
-        )
-
-
 def desk_query(
     request: Request,
     period: Annotated[str | None, Query(max_length=10)] = None,
@@ -438,46 +408,28 @@ Desk = Annotated[DeskQuery, Depends(desk_query)]
 
 async def _desk_context(request: Request, who: Viewer, q: DeskQuery) -> dict[str, Any]:
     console = _console(request)
-    store, tz, names = console.store, console.settings.tz, console.names
+    store, tz = console.store, console.settings.tz
     now = datetime.now(UTC)
-    filters = Filters(category=q.category)
     complaints, notifications, rejected = await store.period_data([q.period])
     hotspot_records, alerts = await store.period_hotspots([q.period])
-    figures = compute(
-        complaints,
-        notifications,
-        q.period,
-        filters,
-        now,
-        rejected=rejected[q.period],
-        hotspots=Hotspots(hotspot_records, alerts),
-    )
-    weeks = [
-        (start.strftime("%m-%d") + "周", week_days(start))
-        for start in week_starts(now, tz, TREND_WEEKS)
-    ]
-    months = [(m, [m]) for m in months_back(now, tz, TREND_MONTHS)]
-    wanted = sorted({p for _, ps in weeks + months for p in ps})
-    history, _, _ = await store.period_data(wanted)
-    history = [c for c in history if filters.admits(c)]
-    states = await complaint_states(store)
-    late = supervision(states, names, now, tz, category=q.category, period=q.chosen_period)
+    history, _, _ = await store.period_data(trend_periods(now, tz))
     return {
         "who": who,
-        "q": q,
-        "groupings": GROUPINGS,
-        "city": figures,
-        "city_rates": rate_cells(figures["rates"]),
-        "ranking": ranking(figures.get("responders", {}), names),
-        "week_trend": trend(history, weeks, now),
-        "month_trend": trend(history, months, now),
-        "heat": heat_map(complaints, q.period, names.categories, names.compound, q.category),
-        "late": late,
-        "groups": grouped(late, q.group),
-        "hotspots": [
-            hotspot_row(h, names, tz) for h in await hotspots_of(request, "open", detailed=False)
-        ],
-        "updated_at": now.astimezone(tz).strftime("%H:%M:%S"),
+        **desk_view(
+            DeskData(
+                complaints=complaints,
+                notifications=notifications,
+                rejected=rejected[q.period],
+                hotspots=Hotspots(hotspot_records, alerts),
+                history=history,
+                states=await complaint_states(store),
+                open_hotspots=await hotspots_of(request, "open", detailed=False),
+            ),
+            q,
+            console.names,
+            now,
+            tz,
+        ),
     }
 
 
