@@ -83,9 +83,12 @@ def test_the_local_stack_has_one_documented_key_per_role() -> None:
     ring = build_key_ring(keys_json=None, keys_file=None, environment="local")
     firm = ring.identify("gongzhi-demo-pf-dianzhong")
     operator = ring.identify("gongzhi-demo-operator")
-    assert firm is not None and responders_of(firm) == {"pf-dianzhong"}
-    assert firm.allows("update", "pf-dianzhong") and not firm.allows("update", "fire")
-    assert operator is not None and responders_of(operator) is None
+    assert firm is not None
+    assert responders_of(firm) == {"pf-dianzhong"}
+    assert firm.allows("update", "pf-dianzhong")
+    assert not firm.allows("update", "fire")
+    assert operator is not None
+    assert responders_of(operator) is None
     assert not operator.allows("update", "pf-dianzhong")
 
 

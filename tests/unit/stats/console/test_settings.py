@@ -11,19 +11,25 @@ from services.stats.settings import DEV_CONSOLE_SECRET, LOCAL_INTAKE_URL, StatsS
 from shared.auth import hash_key
 
 KEYS = json.dumps([{"name": "ops", "sha256": hash_key("s3cret-ops"), "scopes": ["read"]}])
-PRODUCTION = {"environment": "production", "api_keys": KEYS, "tracking_secret": "Tr4ck-1ng-x"}
+
+
+def production(**console: str) -> StatsSettings:
+    return StatsSettings(
+        environment="production",
+        api_keys=KEYS,
+        tracking_secret="Tr4ck-1ng-x",
+        **console,  # type: ignore[arg-type]
+    )
 
 
 def test_production_needs_the_intake_url_and_the_console_secret() -> None:
     with pytest.raises(ValidationError, match="GONGZHI_INTAKE_URL must be set in production"):
-        StatsSettings(**PRODUCTION, console_secret="9f8e7d6c5b4a")
+        production(console_secret="9f8e7d6c5b4a")
     with pytest.raises(ValidationError, match="GONGZHI_CONSOLE_SECRET must be set in production"):
-        StatsSettings(**PRODUCTION, intake_url="http://intake:8080")
+        production(intake_url="http://intake:8080")
     with pytest.raises(ValidationError, match="GONGZHI_CONSOLE_SECRET holds an example value"):
-        StatsSettings(**PRODUCTION, intake_url="http://intake:8080", console_secret="change-me")
-    settings = StatsSettings(
-        **PRODUCTION, intake_url="http://intake:8080", console_secret="9f8e7d6c5b4a"
-    )
+        production(intake_url="http://intake:8080", console_secret="change-me")
+    settings = production(intake_url="http://intake:8080", console_secret="9f8e7d6c5b4a")
     assert settings.intake_base_url() == "http://intake:8080"
     assert settings.console_key() == "9f8e7d6c5b4a"
     assert settings.secure_cookies
