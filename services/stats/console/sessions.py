@@ -29,6 +29,7 @@ from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from pymongo import ASCENDING
 from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.asynchronous.database import AsyncDatabase
+from pymongo.errors import OperationFailure
 
 from shared.mongo import Document
 
@@ -37,6 +38,7 @@ SIGN_IN_COOKIE = "gongzhi_console_sign_in"
 SESSIONS = "console_sessions"
 _SEAL_PREFIX = "v1:"
 _NONCE_BYTES = 12
+NOT_IMPLEMENTED = 238
 
 
 def _derive(secret: str, purpose: bytes) -> bytes:
@@ -103,9 +105,15 @@ class SessionStore:
         self.lifetime = lifetime
 
     async def ensure_indexes(self) -> None:
-        # MongoDB removes expired rows itself; FerretDB v1 keeps them, so reads check
-        # the expiry too and sign-ins sweep.
-        await self.sessions.create_index([("expires_at", ASCENDING)], expireAfterSeconds=0)
+        # MongoDB removes expired rows itself (a TTL index); FerretDB v1 has no TTL
+        # indexes, so there the sweep at each sign-in does it. Reads check the expiry
+        # either way: MongoDB's TTL monitor runs once a minute.
+        try:
+            await self.sessions.create_index([("expires_at", ASCENDING)], expireAfterSeconds=0)
+        except OperationFailure as exc:
+            if exc.code != NOT_IMPLEMENTED:
+                raise
+            await self.sessions.create_index([("expires_at", ASCENDING)])
 
     async def open(self, raw_key: str, key_name: str, now: datetime) -> Session:
         session_id = self.codec.new_id()
