@@ -109,10 +109,12 @@ async def browser() -> AsyncIterator[Browser]:
             await launched.close()
 
 
-async def sign_in(browser: Browser, stats: str, key: str, viewport: dict[str, int]) -> Page:
+async def sign_in(
+    browser: Browser, stats: str, key: str, viewport: dict[str, int], start: str = "/console"
+) -> Page:
     context = await browser.new_context(viewport=viewport, locale="zh-CN", base_url=stats)  # type: ignore[arg-type]
     page = await context.new_page()
-    await page.goto("/console")
+    await page.goto(start)
     await expect(page.get_by_role("heading", name="登录工作台")).to_be_visible()
     await page.get_by_label("接口密钥").fill(key)
     await page.get_by_role("button", name="登录").click()
@@ -236,6 +238,10 @@ async def test_a_firm_works_its_queue_and_the_operator_watches_the_desk_change(
     await desk.goto(f"/console/complaints/{elsewhere}")
     await expect(desk.locator("#lead")).to_contain_text("楚雄彝苑物业服务有限公司")
     await expect(desk.locator(".actions")).to_have_count(0)
+    # A link to a complaint (as in an alert) opens it once signed in.
+    linked = await sign_in(browser, stats, OPERATOR, PHONE_SCREEN, f"/console/complaints/{wires}")
+    await expect(linked).to_have_url(f"{stats}/console/complaints/{wires}")
+    await expect(linked.locator("#lead")).to_contain_text("楚雄市消防救援大队")
     # /dashboard is the desk.
     await desk.goto("/dashboard")
     await expect(desk).to_have_url(f"{stats}/console/desk")

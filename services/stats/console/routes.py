@@ -5,6 +5,7 @@ the operator's desk (督办), and the live-update stream. Everything it needs is
 from __future__ import annotations
 
 import asyncio
+import re
 import time
 import uuid
 from collections.abc import AsyncIterator
@@ -49,6 +50,9 @@ SECURITY_HEADERS = {
     "Referrer-Policy": "same-origin",
     "Cache-Control": "no-store",
 }
+
+
+SAFE_TARGET = re.compile(r"/console/(queue|desk|complaints/[A-Za-z0-9_.:-]{1,100})")
 
 
 class SignInNeededError(Exception):
@@ -96,10 +100,21 @@ async def viewer(request: Request) -> Viewer:
 SignedIn = Annotated[Viewer, Depends(viewer)]
 
 
+def back_to(target: str | None) -> str:
+    """Where to go after signing in: a console page of this site, else the console's
+    home (a link from an alert names a complaint; anything else is not followed)."""
+    if target and SAFE_TARGET.fullmatch(target):
+        return target
+    return "/console"
+
+
 def sign_in_redirect(request: Request) -> Response:
     if request.headers.get("HX-Request"):
         # htmx swaps answers into the page; this header makes it load the sign-in page.
         return Response(status_code=401, headers={"HX-Redirect": "/console/login"})
+    wanted = request.url.path if request.method == "GET" else None
+    if wanted and back_to(wanted) == wanted and wanted != "/console":
+        return RedirectResponse(f"/console/login?{urlencode({'next': wanted})}", status_code=303)
     return RedirectResponse("/console/login", status_code=303)
 
 
@@ -141,14 +156,18 @@ async def home(request: Request) -> Response:
 
 
 def _sign_in_page(
-    request: Request, error: str | None = None, status_code: int = 200
+    request: Request, error: str | None = None, status_code: int = 200, target: str | None = None
 ) -> HTMLResponse:
     console = _console(request)
     nonce = console.sessions.codec.new_id()
     response = page(
         request,
         "login.html.j2",
-        {"csrf": console.sessions.codec.csrf_token(nonce, "sign-in"), "error": error},
+        {
+            "csrf": console.sessions.codec.csrf_token(nonce, "sign-in"),
+            "error": error,
+            "next": back_to(target),
+        },
         status_code,
     )
     response.set_cookie(
@@ -164,8 +183,10 @@ def _sign_in_page(
 
 
 @router.get("/login", response_class=HTMLResponse)
-async def sign_in_form(request: Request) -> HTMLResponse:
-    return _sign_in_page(request)
+async def sign_in_form(
+    request: Request, next: Annotated[str | None, Query(max_length=200)] = None
+) -> HTMLResponse:
+    return _sign_in_page(request, target=next)
 
 
 @router.post("/login", response_model=None)
@@ -175,18 +196,18 @@ async def sign_in(request: Request) -> Response:
     if not console.sessions.codec.csrf_ok(
         request.cookies.get(SIGN_IN_COOKIE), form.get("csrf"), "sign-in"
     ):
-        return _sign_in_page(request, "页面已过期，请重新输入密钥。", 403)
+        return _sign_in_page(request, "页面已过期，请重新输入密钥。", 403, form.get("next"))
     raw_key = form.get("api_key", "").strip()
     key = console.keys.identify(raw_key) if raw_key else None
     if key is None:
-        return _sign_in_page(request, "密钥无效，请检查后重试。", 401)
+        return _sign_in_page(request, "密钥无效，请检查后重试。", 401, form.get("next"))
     responders = responders_of(key)
     if responders is not None and not responders:
         return _sign_in_page(
             request, "此密钥既不是管理员密钥，也不属于任何承办单位，不能登录工作台。", 403
         )
     session = await console.sessions.open(raw_key, key.name, datetime.now(UTC))
-    response = RedirectResponse("/console", status_code=303)
+    response = RedirectResponse(back_to(form.get("next")), status_code=303)
     response.set_cookie(
         SESSION_COOKIE,
         session.session_id,
