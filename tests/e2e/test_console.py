@@ -254,4 +254,4 @@ async def test_a_firm_works_its_queue_and_the_operator_watches_the_desk_change(
             "/console/queue", headers={"Cookie": f"gongzhi_console={session['value']}"}
         )
     assert stale.status_code == 303
-    assert stale.headers["location"] == "/console/login"
+    assert stale.headers["location"] == "/console/login?next=%2Fconsole%2Fqueue"

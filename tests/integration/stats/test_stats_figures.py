@@ -186,7 +186,8 @@ async def test_the_dashboard_is_the_desk_and_holds_the_figures_of_the_api(served
         assert desk == "/console/desk?period=2026-10"
         # The desk is an operator's: without a sign-in it sends the browser to sign in.
         unsigned = await browser.get(desk)
-        assert (unsigned.status_code, unsigned.headers["location"]) == (303, "/console/login")
+        assert unsigned.status_code == 303
+        assert unsigned.headers["location"] == "/console/login?next=%2Fconsole%2Fdesk"
         form = await browser.get("/console/login")
         token = re.search(r'name="csrf" value="([0-9a-f]+)"', form.text)
         assert token is not None
