@@ -135,12 +135,18 @@ async def test_a_firm_works_its_queue_and_the_operator_watches_the_desk_change(
     wires = await submit(
         pipeline, submission("C-2", "cx-001", "3棟2單元樓道有人飛線充電", location="3棟2單元")
     )
+    # A second one in the same compound, another staircase: a hot spot (未诉先办).
+    more_wires = await submit(
+        pipeline,
+        submission("C-4", "cx-001", "5棟1單元樓道裡私拉電線給電瓶車充電", location="5棟1單元"),
+    )
     elsewhere = await submit(
         pipeline, submission("C-3", "cx-007", "垃圾站的垃圾三天沒有清運", category="sanitation")
     )
     assert (await routed(pipeline, parking))["lead"]["responder_id"] == "pf-dianzhong"
     assert (await routed(pipeline, wires))["lead"]["responder_id"] == "fire"
     assert (await routed(pipeline, elsewhere))["lead"]["responder_id"] == "pf-yiyuan"
+    assert (await routed(pipeline, more_wires))["lead"]["responder_id"] == "fire"
 
     # Keys that may not use the console are told so, in words.
     stranger = await sign_in(browser, stats, "no-such-key", DESK_SCREEN)
@@ -169,7 +175,7 @@ async def test_a_firm_works_its_queue_and_the_operator_watches_the_desk_change(
     firm = await sign_in(browser, stats, FIRM, PHONE_SCREEN)
     await expect(firm).to_have_url(f"{stats}/console/queue")
     queue = firm.locator("#queue .item")
-    await expect(queue).to_have_count(2)
+    await expect(queue).to_have_count(3)
     await expect(firm.locator(f'.item[data-complaint="{parking}"]')).to_contain_text("主办")
     await expect(firm.locator(f'.item[data-complaint="{wires}"]')).to_contain_text("协办")
     await expect(firm.locator(f'[data-complaint="{elsewhere}"]')).to_have_count(0)
@@ -215,6 +221,9 @@ async def test_a_firm_works_its_queue_and_the_operator_watches_the_desk_change(
     await firm.locator('button[data-action="acknowledged"]').click()
     await expect(firm.get_by_role("status")).to_have_text("已签收。")
     await expect(firm.locator("#status")).to_have_text("已签收")
+    await firm.locator('button[data-action="in_progress"]').click()
+    await expect(firm.get_by_role("status")).to_have_text("已报告办理中。")
+    await expect(firm.locator("#status")).to_have_text("办理中")
     await firm.get_by_label("办理结果").fill("已劃定臨時停車位，車主已挪車")
     await firm.locator('button[data-action="resolved"]').click()
     await expect(firm.get_by_role("status")).to_have_text("已办结，等待居民评价。")
@@ -225,7 +234,16 @@ async def test_a_firm_works_its_queue_and_the_operator_watches_the_desk_change(
     await expect(firm.locator(".actions")).to_have_count(0)
     await shot(firm, "console-complaint")
     await firm.goto("/console/queue")
-    await expect(firm.locator("#queue .item")).to_have_count(1)
+    await expect(firm.locator("#queue .item")).to_have_count(2)
+
+    # As a support the firm may not return the fire brigade's complaint: said in words.
+    await firm.locator(f'.item[data-complaint="{wires}"] a').click()
+    await expect(firm.locator(".hotspots")).to_contain_text("飞线充电 · 学桥花园 · 集中发生 · 2 件")
+    await firm.get_by_label("退单理由").fill("不归物业管")
+    await firm.locator('button[data-action="returned"]').click()
+    await expect(firm.get_by_role("alert")).to_contain_text(
+        "只有主办单位可以退单；协办单位只能报告办理中。"
+    )
 
     # The operator's page, never reloaded, shows the rates move and the item leave.
     await expect(firm_resolution).to_have_text("100.0%", timeout=30_000)
@@ -233,6 +251,16 @@ async def test_a_firm_works_its_queue_and_the_operator_watches_the_desk_change(
     assert await resolution_tile.inner_text() != city_before
     assert await desk.evaluate("window.notReloaded") is True
     await shot(desk, "console-desk", readme=True)
+
+    # The open hot spot is on the desk; a category narrows the supervision list.
+    await expect(desk.locator("#hotspots")).to_contain_text("学桥花园", timeout=30_000)
+    await desk.get_by_label("类别").select_option("flying_wire_charging")
+    await desk.get_by_label("督办分组").select_option("compound")
+    await desk.get_by_role("button", name="查看").click()
+    rows = desk.locator("#supervision tbody tr")
+    await expect(rows).to_have_count(2)
+    await expect(desk.locator(f'#supervision tr[data-complaint="{elsewhere}"]')).to_have_count(0)
+    await expect(desk.locator("#supervision h3")).to_have_text(["学桥花园 2"])
 
     # An operator reads every complaint but acts for no one.
     await desk.goto(f"/console/complaints/{elsewhere}")
