@@ -38,7 +38,6 @@ from shared.auth import ApiKey, responders_of
 router = APIRouter(prefix="/console", include_in_schema=False)
 
 MAX_FORM_BYTES = 16 * 1024
-TREND_WEEKS, TREND_MONTHS = 8, 6
 CATCH_UP_SECONDS = 5.0
 """How long an accepted action waits for stats to have read it, so the page shown next
 already has it (routing answered intake; stats reads the same event a moment later)."""
