@@ -71,6 +71,8 @@ GONGZHI_CONTACT_SEAL_KEYS=${seal_key_id}:$(token 32)
 GONGZHI_CONTACT_SEAL_KEY_ID=${seal_key_id}
 GONGZHI_TRACKING_SECRET=$(token 32)
 GONGZHI_WEBHOOK_SECRET=$(token 32)
+# stats: seals the console's signed-in keys and signs its forms (changing it signs everyone out).
+GONGZHI_CONSOLE_SECRET=$(token 32)
 
 # --profile monitoring
 GRAFANA_ADMIN_PASSWORD=$(token 18)

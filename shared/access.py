@@ -169,6 +169,8 @@ def service_grants(responder_systems: Sequence[str] = ()) -> tuple[Grant, ...]:
             "counts everything, publishes the figures",
             writes=(STATS_SNAPSHOTS, STATS_CHANGED, dead_letter_topic("stats")),
             reads=(*COMPLAINT_TOPICS, *NOTIFICATION_TOPICS, *HOTSPOT_TOPICS, STATS_CHANGED),
+            # Every copy follows every new snapshot: the console's live updates.
+            follows=(STATS_SNAPSHOTS,),
             groups=(SERVICE_GROUPS["stats"],),
         ),
     )

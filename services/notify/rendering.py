@@ -138,6 +138,10 @@ class Renderer:
     def link(self, complaint_id: str) -> str:
         return f"{self.public_base_url}/v1/complaints/{complaint_id}"
 
+    def console_link(self, complaint_id: str) -> str:
+        """Where a person opens it: the complaint's page in stats' console."""
+        return f"{self.public_base_url}/console/complaints/{complaint_id}"
+
     def hotspot_link(self, hotspot_id: str) -> str:
         return f"{self.public_base_url}/v1/hotspots/{hotspot_id}"
 
@@ -203,6 +207,7 @@ class Renderer:
             "why": trigger.why,
             "lead_name": lead.name if lead else trigger.lead_id,
             "link": self.link(trigger.complaint_id),
+            "console_link": self.console_link(trigger.complaint_id),
         }
 
     def _data(
@@ -223,6 +228,7 @@ class Renderer:
             "trigger_event_id": trigger.event_id,
             "title": title,
             "link": context["link"],
+            "console_link": context["console_link"],
             "complaint": {
                 "category": context["category"],
                 "category_name": context["category_name"],

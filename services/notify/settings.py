@@ -10,7 +10,9 @@ from shared.settings import ContactSealSettings
 class NotifySettings(ContactSealSettings):
     http_port: int = 8082
     public_base_url: str = "http://127.0.0.1:8083"
-    """Where a responder opens a complaint: ``{public_base_url}/v1/complaints/{id}``."""
+    """Stats' public address: a person opens a complaint at
+    ``{public_base_url}/console/complaints/{id}`` (the alerts' texts), a system reads it
+    at ``{public_base_url}/v1/complaints/{id}`` (the webhook's ``link``)."""
     templates_dir: str | None = None
     """A folder of message templates that replaces the shipped ones (same file names)."""
 

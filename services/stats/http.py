@@ -1,5 +1,5 @@
 """Stats' HTTP API: a complaint's view, the figures (JSON and CSV), one scope's running
-figures, the hot spots, and the dashboard. Routes are module-level functions; the store and settings
+figures, the hot spots, and ``/dashboard``, which points to the console's desk. Routes are module-level functions; the store and settings
 are put on ``app.state`` by the composition root."""
 
 from __future__ import annotations
@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Header, HTTPException, Query, Request
-from fastapi.responses import HTMLResponse, JSONResponse, Response
+from fastapi.responses import JSONResponse, RedirectResponse, Response
 
 from services.stats.access import FiguresReader, ReaderOf, as_seen_by, may_read
 from services.stats.complaint import view
@@ -16,7 +16,7 @@ from services.stats.figures import Filters, Hotspots, compute
 from services.stats.hotspots import STATUSES, listing, record_of
 from services.stats.owner import snapshot_of
 from services.stats.periods import Scope, is_period, month_of
-from services.stats.render import dashboard, to_csv
+from services.stats.render import to_csv
 from services.stats.settings import StatsSettings
 from services.stats.store import StatsStore
 
@@ -153,17 +153,8 @@ async def get_hotspot(hotspot_id: str, request: Request, caller: ReaderOf) -> di
     return listing(record, detailed=True)
 
 
-@router.get("/dashboard", response_class=HTMLResponse)
-async def get_dashboard(
-    request: Request,
-    _: FiguresReader,
-    period: str | None = None,
-    compound: str | None = None,
-    community: str | None = None,
-    responder: str | None = None,
-    category: str | None = None,
-) -> HTMLResponse:
-    figures = await figures_of(request, period, compound, community, responder, category)
-    # Counts, category and scope only: the dashboard may be public, residents' words not.
-    opened = await hotspots_of(request, "open", detailed=False)
-    return HTMLResponse(dashboard(figures, opened))
+@router.get("/dashboard", include_in_schema=False)
+async def get_dashboard(request: Request) -> RedirectResponse:
+    """The operator's desk in the console replaced the old dashboard: one desk, not two."""
+    query = request.url.query
+    return RedirectResponse("/console/desk" + (f"?{query}" if query else ""), status_code=307)
