@@ -247,6 +247,13 @@ class OutsideSystems(BaseModel):
     def _readers_read_known_topics(self) -> OutsideSystems:
         known = {spec.name for spec in topic_specs(responder_systems=self.responders)}
         for name, topics in self.readers.items():
+            if INGRESS_COMPLAINTS in topics:
+                # Outside systems write reporters in clear there; intake seals them only
+                # on the way to complaints.received.
+                raise ValueError(
+                    f"reader {name!r}: {INGRESS_COMPLAINTS} holds reporters' contacts in "
+                    "clear and is read by intake only"
+                )
             unknown = sorted(set(topics) - known)
             if unknown:
                 raise ValueError(
