@@ -151,7 +151,9 @@ async def test_two_instances_and_a_redelivered_event_send_one_alert_per_delivery
             assert sum(link in r.json()["link"] for r in http_receiver.requests(path)) == 1
         assert sum(event.complaint_id in r.json()["markdown"]["content"]
                    for r in http_receiver.requests("/cgi-bin/webhook/send")) == 1  # fmt: skip
-        assert sum(link in m.part("text/plain") for m in smtp_receiver.mails) == 1
+        # People get the console's page of the complaint; systems the API's address.
+        page = f"/console/complaints/{event.complaint_id}"
+        assert sum(page in m.part("text/plain") for m in smtp_receiver.mails) == 1
     stored = await deliveries(notify_settings)
     assert len(stored) == 16
     assert {(d["state"], d["attempts"], d["resends"]) for d in stored} == {("sent", 1, 0)}
