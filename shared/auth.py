@@ -95,9 +95,11 @@ DEMO_ROLE_KEYS: dict[str, frozenset[str]] = {
     "gongzhi-demo-pf-yiyuan": frozenset({"update:pf-yiyuan"}),
     "gongzhi-demo-fire": frozenset({"update:fire"}),
     "gongzhi-demo-cm-xueqiao": frozenset({"update:cm-xueqiao"}),
+    "gongzhi-demo-callback-desk": frozenset({"contact"}),
 }
 """The documented local-stack keys of single roles (an operator who only reads, two
-property firms, the fire brigade, a community), so the console can be tried as each on
+property firms, the fire brigade, a community, the callback desk that may open a
+reporter's sealed contact), so the console and the API can be tried as each on
 ``make up``. Each is named after itself."""
 
 
