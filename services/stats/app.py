@@ -25,6 +25,8 @@ from shared.consuming import Discipline
 from shared.directory import default_directory_path, load_directory
 from shared.events import ScopeChanged, StatsSnapshot
 from shared.http import dependency_checks, operations_router
+from shared.http_auth import allow_anonymous
+from shared.http_errors import install_error_handlers
 from shared.logs import configure_logging
 from shared.mongo import database, make_mongo_client, now_ms
 from shared.ownership import OwnershipListener
@@ -131,6 +133,9 @@ def create_app(settings: StatsSettings | None = None) -> FastAPI:
     )
     app.state.directory = load_directory(settings.directory_path or default_directory_path())
     app.include_router(http.router)
+    install_error_handlers(app)
+    if settings.figures_are_public:
+        allow_anonymous(app, http.FIGURES_PATHS)
     app.include_router(operations_router(SERVICE, dependency_checks(mongo, broker)))
     return app
 
