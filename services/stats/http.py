@@ -7,7 +7,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Header, Query, Request
+from fastapi import APIRouter, Header, Path, Query, Request
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 
 from services.stats.access import FiguresReader, ReaderOf, as_seen_by, may_read
@@ -15,7 +15,7 @@ from services.stats.complaint import view
 from services.stats.figures import Filters, Hotspots, compute
 from services.stats.hotspots import STATUSES, listing, record_of
 from services.stats.owner import snapshot_of
-from services.stats.periods import Scope, is_period, month_of
+from services.stats.periods import PERIOD_PATTERN, SCOPE_PATTERN, Scope, is_period, month_of
 from services.stats.render import dashboard, to_csv
 from services.stats.responses import ComplaintView, Figures, HotspotList, HotspotView
 from services.stats.settings import StatsSettings
@@ -24,6 +24,15 @@ from shared.events import StatsSnapshot
 from shared.http_errors import ApiError, documented
 
 router = APIRouter()
+
+Period = Annotated[
+    str | None,
+    Query(
+        pattern=PERIOD_PATTERN,
+        description="A month (`2026-11`) or a day (`2026-11-28`) of the city's calendar; "
+        "default: this month.",
+    ),
+]
 
 
 def _store(request: Request) -> StatsStore:
@@ -124,7 +133,7 @@ async def get_complaint(complaint_id: str, request: Request, caller: ReaderOf) -
 async def get_stats(
     request: Request,
     _: FiguresReader,
-    period: str | None = None,
+    period: Period = None,
     compound: str | None = None,
     community: str | None = None,
     responder: str | None = None,
@@ -154,7 +163,9 @@ async def get_stats(
         **FIGURES_REFUSALS,
     },
 )
-async def get_scope(scope: str, request: Request, _: FiguresReader) -> dict[str, Any]:
+async def get_scope(
+    scope: Annotated[str, Path(pattern=SCOPE_PATTERN)], request: Request, _: FiguresReader
+) -> dict[str, Any]:
     """One snapshot scope's running figures (``city:2026-11``,
     ``responder:pf-dianzhong:2026-11`` ...), summed from its tallies: what its next
     snapshot will say, without a recount. The scope is `<kind>[:<id>]:<period>`, kind
@@ -254,7 +265,7 @@ async def get_hotspot(hotspot_id: str, request: Request, caller: ReaderOf) -> di
 async def get_dashboard(
     request: Request,
     _: FiguresReader,
-    period: str | None = None,
+    period: Period = None,
     compound: str | None = None,
     community: str | None = None,
     responder: str | None = None,

@@ -1,0 +1,177 @@
+"""The four services answer as their OpenAPI documents say (schemathesis).
+
+The services run as processes on the real broker and database, as the e2e tests
+start them; schemathesis loads each one's ``/openapi.json`` and generates requests
+for every operation, valid and invalid, with an operator's key (its ``ignored_auth``
+check then repeats a successful request without the key and with a wrong one, which
+must answer 401). Every built-in check runs: no 5xx, every status, content type,
+header and body as documented, invalid input refused and valid input accepted.
+
+The figures are run private (``GONGZHI_PUBLIC_FIGURES=false``), so their doors are
+checked too; that the public setting is documented is a unit test's business."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+import schemathesis
+from hypothesis import HealthCheck, settings
+
+from devtools.loopback import free_port
+from devtools.receivers import HttpReceiver, SmtpReceiver
+from devtools.stack import Stack
+from shared.auth import hash_key
+from tests.support import Infra, unique_name, wait_for
+
+Case = schemathesis.Case[Any]
+
+pytestmark = pytest.mark.integration
+
+OPERATOR_KEY = "conformance-operator-key"
+AUTH = {"Authorization": f"Bearer {OPERATOR_KEY}"}
+SERVICES = ("intake", "routing", "notify", "stats")
+
+# Bounded so that the four together stay within a few minutes on two cores; each
+# example is a real request through Kafka and MongoDB.
+EXAMPLES = settings(max_examples=30, deadline=None, suppress_health_check=list(HealthCheck))
+
+
+@pytest.fixture(scope="module")
+def stack(infra: Infra, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
+    receiver = HttpReceiver().start()
+    smtp = SmtpReceiver().start()
+    ports = {name: free_port() for name in SERVICES}
+    keys = [{"name": "operator", "sha256": hash_key(OPERATOR_KEY), "scopes": ["admin"]}]
+    stack = Stack(
+        env=infra.service_env(
+            KAFKA_TOPIC_PREFIX=unique_name("oa") + ".",
+            MONGODB_DATABASE=unique_name("oa"),
+            KAFKA_TOPIC_PARTITIONS="2",
+            GONGZHI_ENVIRONMENT="test",
+            GONGZHI_API_KEYS=json.dumps(keys),
+            GONGZHI_PUBLIC_FIGURES="false",
+            # Generated requests come fast; the 429 door is tested on its own.
+            GONGZHI_RATE_PER_SECOND="100000",
+            GONGZHI_RATE_BURST="100000",
+            GONGZHI_ALERT_BASE_URL=receiver.url,
+            GONGZHI_WEBHOOK_SECRET="conformance-webhook-secret",
+            GONGZHI_SMTP_HOST="127.0.0.1",
+            GONGZHI_SMTP_PORT=str(smtp.port),
+            GONGZHI_PUBLIC_BASE_URL=f"http://127.0.0.1:{ports['stats']}",
+        ),
+        log_dir=Path(tmp_path_factory.mktemp("openapi-logs")),
+        ports=ports,
+    )
+    for name in ("routing", "intake", "notify", "stats"):
+        stack.add(name)
+    try:
+        stack.start_all()
+        yield stack
+    finally:
+        stack.stop_all()
+        receiver.stop()
+        smtp.stop()
+
+
+def api(stack: Stack, name: str) -> schemathesis.BaseSchema:
+    return schemathesis.openapi.from_url(f"{stack[name].url}/openapi.json")
+
+
+@pytest.fixture(scope="module")
+def intake_api(stack: Stack) -> schemathesis.BaseSchema:
+    return api(stack, "intake")
+
+
+@pytest.fixture(scope="module")
+def routing_api(stack: Stack) -> schemathesis.BaseSchema:
+    return api(stack, "routing")
+
+
+@pytest.fixture(scope="module")
+def notify_api(stack: Stack) -> schemathesis.BaseSchema:
+    return api(stack, "notify")
+
+
+@pytest.fixture(scope="module")
+def stats_api(stack: Stack) -> schemathesis.BaseSchema:
+    return api(stack, "stats")
+
+
+intake = schemathesis.pytest.from_fixture("intake_api")
+routing = schemathesis.pytest.from_fixture("routing_api")
+notify = schemathesis.pytest.from_fixture("notify_api")
+stats = schemathesis.pytest.from_fixture("stats_api")
+
+
+@intake.parametrize()
+@EXAMPLES
+def test_intake_answers_as_documented(case: Case) -> None:
+    case.call_and_validate(headers=AUTH)
+
+
+@routing.parametrize()
+@EXAMPLES
+def test_routing_answers_as_documented(case: Case) -> None:
+    case.call_and_validate(headers=AUTH)
+
+
+@notify.parametrize()
+@EXAMPLES
+def test_notify_answers_as_documented(case: Case) -> None:
+    case.call_and_validate(headers=AUTH)
+
+
+@stats.parametrize()
+@EXAMPLES
+def test_stats_answers_as_documented(case: Case) -> None:
+    case.call_and_validate(headers=AUTH)
+
+
+def test_a_real_complaint_and_its_figures_read_as_documented(
+    stack: Stack, stats_api: schemathesis.BaseSchema
+) -> None:
+    """Generated ids name no complaint, so a real one is submitted and its view, the
+    figures (JSON and CSV) and the dashboard are checked against the document."""
+    complaint = {
+        "source": "hotline-12345",
+        "source_ref": unique_name("oa"),
+        "channel": "hotline",
+        "compound_id": "cx-001",
+        "category": "flying_wire_charging",
+        "description": "3棟2單元樓道有人飛線充電",
+        "reporter": {"name": "張女士", "phone": "13812345678", "hide_identity": True},
+    }
+    answer = httpx.post(f"{stack['intake'].url}/v1/complaints", json=complaint, headers=AUTH)
+    assert answer.status_code == 202, answer.text
+    complaint_id = answer.json()["complaint_id"]
+    token = answer.json()["tracking_token"]
+
+    async def routed() -> bool:
+        async with httpx.AsyncClient() as client:
+            view = await client.get(
+                f"{stack['stats'].url}/v1/complaints/{complaint_id}", headers=AUTH
+            )
+        return view.status_code == 200 and view.json()["lead"] is not None
+
+    asyncio.run(wait_for(routed, timeout=60))
+    view = stats_api["/v1/complaints/{complaint_id}"]["GET"]
+    checked: list[tuple[Case, dict[str, Any]]] = [
+        (view.Case(path_parameters={"complaint_id": complaint_id}), AUTH),
+        (view.Case(path_parameters={"complaint_id": complaint_id}), {"X-Tracking-Token": token}),
+        (stats_api["/v1/stats"]["GET"].Case(query={}), AUTH),
+        (stats_api["/v1/stats"]["GET"].Case(query={"format": "csv"}), AUTH),
+        (stats_api["/dashboard"]["GET"].Case(query={}), AUTH),
+    ]
+    for case, headers in checked:
+        response = case.call_and_validate(headers=headers)
+        assert response.status_code == 200, response.text
+    masked = view.Case(path_parameters={"complaint_id": complaint_id}).call(
+        headers={"X-Tracking-Token": token}
+    )
+    assert "13812345678" not in masked.text
