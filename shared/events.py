@@ -17,13 +17,21 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstrai
 
 SCHEMA_VERSION = 1
 
-ShortText = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=128)]
+# Text is stripped before its length and pattern are checked. Each pattern holds for the
+# text as sent too, so that the published schemas say what is accepted: ``\S`` (some
+# character that is not a space) is what "at least one character once stripped" means
+# for the text as sent.
+ShortText = Annotated[
+    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=128, pattern=r"\S")
+]
 Description = Annotated[
-    str, StringConstraints(strip_whitespace=True, min_length=2, max_length=4000)
+    str,
+    StringConstraints(strip_whitespace=True, min_length=2, max_length=4000, pattern=r"\S[\s\S]*\S"),
 ]
 Note = Annotated[str, StringConstraints(strip_whitespace=True, max_length=2000)]
 Phone = Annotated[
-    str, StringConstraints(strip_whitespace=True, pattern=r"^\+?[0-9][0-9 \-]{4,19}$")
+    str,
+    StringConstraints(strip_whitespace=True, pattern=r"^\s*\+?[0-9][0-9 \-]{3,18}[0-9\-]\s*$"),
 ]
 
 

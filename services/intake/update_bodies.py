@@ -17,7 +17,9 @@ from pydantic import Field, StringConstraints
 
 from shared.events import Message, Note, Rating, ShortText, UpdateType
 
-Reason = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=2000)]
+Reason = Annotated[
+    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=2000, pattern=r"\S")
+]
 
 
 class _Update(Message):
