@@ -20,7 +20,9 @@ from services.stats.render import dashboard, to_csv
 from services.stats.responses import ComplaintView, Figures, HotspotList, HotspotView
 from services.stats.settings import StatsSettings
 from services.stats.store import StatsStore
+from shared.auth import tracking_token_opens
 from shared.events import StatsSnapshot
+from shared.http_auth import UNAUTHENTICATED
 from shared.http_errors import ApiError, documented
 
 router = APIRouter()
@@ -90,7 +92,8 @@ FIGURES_REFUSALS = documented(
     responses={
         200: {"model": ComplaintView, "description": "The complaint."},
         **documented(
-            401,
+            s401="No credentials, an unknown key, or a tracking token that does not open "
+            "this complaint (`unknown_token`, whether or not it exists).",
             s404="No such complaint, or not one this caller may read: the same answer "
             "for both (`not_found`).",
         ),
@@ -102,11 +105,21 @@ async def get_complaint(complaint_id: str, request: Request, caller: ReaderOf) -
     return); a resident's tracking token the one complaint it was given with. The
     reporter's phone is always masked; the name is left out where the privacy policy
     says so."""
+    secret = request.app.state.settings.tracking_key()
+    if caller.key is None and not tracking_token_opens(secret, complaint_id, caller.token or ""):
+        # A token opens one complaint id: it is refused for any other id whether or not
+        # that complaint exists, so the refusal tells nothing about other complaints.
+        raise ApiError(
+            401,
+            "unknown_token",
+            "this tracking token does not open this complaint",
+            field="X-Tracking-Token",
+            location="header",
+            headers=UNAUTHENTICATED,
+        )
     found = await _store(request).complaint(complaint_id)
     shown = None if found is None else view(found[0]) | {"notifications": found[1]}
-    if shown is None or not may_read(
-        caller, complaint_id, shown, request.app.state.settings.tracking_key()
-    ):
+    if shown is None or not may_read(caller, complaint_id, shown, secret):
         # The same answer for "not yours" and "no such complaint": a guess at a
         # complaint id learns nothing.
         raise ApiError(404, "not_found", "unknown complaint", field="complaint_id", location="path")
@@ -230,8 +243,9 @@ async def get_hotspots(
         200: {"model": HotspotView, "description": "The hot spot."},
         **documented(
             401,
-            s404="No such hot spot, or not one this caller may see (`not_found`): a "
-            "responder's key sees those that alerted it, a tracking token none.",
+            s403="A tracking token opens no hot spot: they need a key (`forbidden`).",
+            s404="No such hot spot, or not one this key may see (`not_found`): a "
+            "responder's key sees those that alerted it.",
         ),
     },
 )
@@ -239,9 +253,9 @@ async def get_hotspot(hotspot_id: str, request: Request, caller: ReaderOf) -> di
     doc = await _store(request).hotspot(hotspot_id)
     record = None if doc is None else record_of(hotspot_id, doc.get("facts") or {},
                                                 request.app.state.settings.tz)  # fmt: skip
-    allowed = caller.key is not None and (
-        caller.operator or (record is not None and caller.responders & set(record.alerted))
-    )
+    if caller.key is None:
+        raise ApiError(403, "forbidden", "hot spots need an API key")
+    allowed = caller.operator or (record is not None and caller.responders & set(record.alerted))
     if record is None or not allowed:
         raise ApiError(404, "not_found", "unknown hot spot", field="hotspot_id", location="path")
     return listing(record, detailed=True)

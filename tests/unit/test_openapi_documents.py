@@ -193,3 +193,19 @@ async def test_refusals_outside_routes_use_the_model_too() -> None:
     assert answers["no key"][0].headers["WWW-Authenticate"] == "Bearer"
     assert answers["wrong method"][0].headers["Allow"] == "POST"
     assert answers["rating without rated"][0].json()["field"] == "rating"
+
+
+async def test_a_tracking_token_is_refused_for_any_other_complaint_before_any_lookup() -> None:
+    """401 whether or not the complaint exists (no store is reached: none is running)."""
+    app = stats_app(StatsSettings(environment="test"))
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
+        wrong = await client.get("/v1/complaints/c-1", headers={"X-Tracking-Token": "nope"})
+        in_query = await client.get("/v1/complaints/c-1", params={"token": "nope"})
+        nothing = await client.get("/v1/complaints/c-1")
+        hotspot = await client.get("/v1/hotspots/h-1", headers={"X-Tracking-Token": "nope"})
+    assert (wrong.status_code, wrong.json()["code"]) == (401, "unknown_token")
+    assert wrong.json()["field"] == "X-Tracking-Token"
+    assert (in_query.status_code, in_query.json()["code"]) == (401, "unknown_token")
+    assert (nothing.status_code, nothing.json()["code"]) == (401, "missing_credentials")
+    assert (hotspot.status_code, hotspot.json()["code"]) == (403, "forbidden")
