@@ -8,12 +8,22 @@ field is a compatible change; anything else needs a new ``schema_version``.
 
 from __future__ import annotations
 
+import re
 import uuid
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from typing import Annotated, Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import (
+    AwareDatetime,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    StrictBool,
+    StringConstraints,
+)
+from pydantic_core import PydanticCustomError
 
 SCHEMA_VERSION = 1
 
@@ -33,6 +43,26 @@ Phone = Annotated[
     str,
     StringConstraints(strip_whitespace=True, pattern=r"^\s*\+?[0-9][0-9 \-]{3,18}[0-9\-]\s*$"),
 ]
+
+
+_RFC3339 = re.compile(r"^\d{4}-\d{2}-\d{2}[Tt]\d{2}:\d{2}:\d{2}(\.\d+)?([Zz]|[+-]\d{2}:\d{2})$")
+
+
+def _rfc3339_only(value: object) -> object:
+    """Pydantic would also take a Unix time (a number, or digits in a string) or a
+    date alone; the contract says an RFC 3339 date-time, so that is what is taken."""
+    if isinstance(value, datetime):
+        return value
+    if not isinstance(value, str) or not _RFC3339.match(value):
+        raise PydanticCustomError(
+            "datetime_format",
+            "Input should be an RFC 3339 date-time with its offset, e.g. 2026-11-28T08:00:00+08:00",
+        )
+    return value
+
+
+DateTimeText = Annotated[AwareDatetime, BeforeValidator(_rfc3339_only)]
+"""A date-time sent by an outside system: RFC 3339 text with an offset."""
 
 
 def utc_now() -> datetime:
@@ -87,7 +117,7 @@ class Rating(StrEnum):
 class Reporter(Message):
     name: Annotated[str, StringConstraints(strip_whitespace=True, max_length=64)] | None = None
     phone: Phone | None = None
-    hide_identity: bool = False
+    hide_identity: StrictBool = False
 
 
 class ComplaintSubmission(Message):
@@ -101,7 +131,7 @@ class ComplaintSubmission(Message):
     description: Description
     location: Annotated[str, StringConstraints(strip_whitespace=True, max_length=200)] | None = None
     reporter: Reporter | None = None
-    occurred_at: AwareDatetime | None = None
+    occurred_at: DateTimeText | None = None
 
 
 class UpdateType(StrEnum):
