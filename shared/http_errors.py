@@ -217,7 +217,7 @@ def install_error_handlers(app: FastAPI, *, union_tags: Iterable[str] = ()) -> N
 # --- OpenAPI ----------------------------------------------------------------------------
 
 REASONS: Mapping[int, str] = {
-    400: "The request could not be read.",
+    400: "The body could not be read (not UTF-8, or not the declared content type).",
     401: "No credentials, malformed ones, or an unknown key (`missing_credentials`, "
     "`malformed_credentials`, `unknown_key`).",
     403: "The credentials are valid but may not do this (`forbidden`).",

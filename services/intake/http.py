@@ -87,12 +87,14 @@ class UpdateQueued(BaseModel):
     response_model=SubmissionAccepted,
     summary="Submit a complaint",
     responses=documented(
+        400,
         401,
         413,
-        422,
         429,
         503,
         s403="The key may not submit for this `source` (`forbidden`).",
+        s422="The body is invalid (`invalid`, each field listed), or the Idempotency-Key "
+        "was used before with another body (`idempotency_conflict`).",
     ),
 )
 async def submit_complaint(
@@ -159,6 +161,7 @@ What the schema cannot say, routing decides from the complaint and the directory
     summary="Post a lifecycle update",
     description=UPDATE_RULES,
     responses=documented(
+        400,
         401,
         413,
         422,

@@ -73,8 +73,8 @@ class ComplaintView(_Closed):
     location: str | None
     reporter: ReporterView | None
     timeline: list[TimelineEntry]
-    notifications: list[dict[str, object]] = Field(
-        description="The alerts sent or failed about this complaint."
+    notifications: dict[str, int] = Field(
+        description="How many alerts about this complaint were `sent` and how many `failed`."
     )
 
 

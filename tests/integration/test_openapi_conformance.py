@@ -14,6 +14,8 @@ from __future__ import annotations
 
 import asyncio
 import json
+import uuid
+from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -109,28 +111,53 @@ notify = schemathesis.pytest.from_fixture("notify_api")
 stats = schemathesis.pytest.from_fixture("stats_api")
 
 
+SEEN: Counter[tuple[str, int]] = Counter()
+"""Requests sent per operation and status, printed at the end (``-s``)."""
+
+
+@pytest.fixture(scope="module", autouse=True)
+def tally() -> Iterator[None]:
+    yield
+    print("\nschemathesis requests per operation and status:")
+    for (label, status), count in sorted(SEEN.items()):
+        print(f"  {count:5d}  {status}  {label}")
+    print(f"  {SEEN.total():5d}  in all, {len({label for label, _ in SEEN})} operations")
+
+
+def conform(case: Case) -> None:
+    """Send the case with the operator's key and run every check on the answer."""
+    for name, value in list((case.headers or {}).items()):
+        # A key reused with another body is refused (422 idempotency_conflict, as
+        # documented); generated cases reuse short keys often, and a schema-valid
+        # request must then be accepted, so each valid key is made fresh.
+        if name.lower() == "idempotency-key" and isinstance(value, str) and len(value) <= 200:
+            case.headers[name] = uuid.uuid4().hex
+    response = case.call_and_validate(headers=AUTH)
+    SEEN[(case.operation.label, response.status_code)] += 1
+
+
 @intake.parametrize()
 @EXAMPLES
 def test_intake_answers_as_documented(case: Case) -> None:
-    case.call_and_validate(headers=AUTH)
+    conform(case)
 
 
 @routing.parametrize()
 @EXAMPLES
 def test_routing_answers_as_documented(case: Case) -> None:
-    case.call_and_validate(headers=AUTH)
+    conform(case)
 
 
 @notify.parametrize()
 @EXAMPLES
 def test_notify_answers_as_documented(case: Case) -> None:
-    case.call_and_validate(headers=AUTH)
+    conform(case)
 
 
 @stats.parametrize()
 @EXAMPLES
 def test_stats_answers_as_documented(case: Case) -> None:
-    case.call_and_validate(headers=AUTH)
+    conform(case)
 
 
 def test_a_real_complaint_and_its_figures_read_as_documented(
