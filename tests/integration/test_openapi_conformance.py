@@ -2,9 +2,10 @@
 
 The services run as processes on the real broker and database, as the e2e tests
 start them; schemathesis loads each one's ``/openapi.json`` and generates requests
-for every operation, valid and invalid, with an operator's key (its ``ignored_auth``
-check then repeats a successful request without the key and with a wrong one, which
-must answer 401). Every built-in check runs: no 5xx, every status, content type,
+for every operation, valid and invalid, with an operator's key, and for intake and
+stats with a property firm's key too (refused the figures and other responders'
+updates: 403). Its ``ignored_auth`` check repeats each successful request without
+the key and with a wrong one, which must answer 401. Every built-in check runs: no 5xx, every status, content type,
 header and body as documented, invalid input refused and valid input accepted.
 
 The figures are run private (``GONGZHI_PUBLIC_FIGURES=false``), so their doors are
@@ -36,12 +37,16 @@ Case = schemathesis.Case[Any]
 pytestmark = pytest.mark.integration
 
 OPERATOR_KEY = "conformance-operator-key"
+FIRM_KEY = "conformance-firm-key"
 AUTH = {"Authorization": f"Bearer {OPERATOR_KEY}"}
+FIRM = {"Authorization": f"Bearer {FIRM_KEY}"}
+"""A property firm's key: acts as pf-dianzhong only, reads only its complaints, and is
+refused the figures (403), which the documents must say too."""
 SERVICES = ("intake", "routing", "notify", "stats")
 
 # Bounded so that the four together stay within a few minutes on two cores; each
 # example is a real request through Kafka and MongoDB.
-EXAMPLES = settings(max_examples=30, deadline=None, suppress_health_check=list(HealthCheck))
+EXAMPLES = settings(max_examples=100, deadline=None, suppress_health_check=list(HealthCheck))
 
 
 @pytest.fixture(scope="module")
@@ -49,7 +54,10 @@ def stack(infra: Infra, tmp_path_factory: pytest.TempPathFactory) -> Iterator[St
     receiver = HttpReceiver().start()
     smtp = SmtpReceiver().start()
     ports = {name: free_port() for name in SERVICES}
-    keys = [{"name": "operator", "sha256": hash_key(OPERATOR_KEY), "scopes": ["admin"]}]
+    keys = [
+        {"name": "operator", "sha256": hash_key(OPERATOR_KEY), "scopes": ["admin"]},
+        {"name": "firm", "sha256": hash_key(FIRM_KEY), "scopes": ["update:pf-dianzhong"]},
+    ]
     stack = Stack(
         env=infra.service_env(
             KAFKA_TOPIC_PREFIX=unique_name("oa") + ".",
@@ -111,53 +119,66 @@ notify = schemathesis.pytest.from_fixture("notify_api")
 stats = schemathesis.pytest.from_fixture("stats_api")
 
 
-SEEN: Counter[tuple[str, int]] = Counter()
+SEEN: Counter[tuple[str, str, int]] = Counter()
 """Requests sent per operation and status, printed at the end (``-s``)."""
 
 
 @pytest.fixture(scope="module", autouse=True)
 def tally() -> Iterator[None]:
     yield
-    print("\nschemathesis requests per operation and status:")
-    for (label, status), count in sorted(SEEN.items()):
-        print(f"  {count:5d}  {status}  {label}")
-    print(f"  {SEEN.total():5d}  in all, {len({label for label, _ in SEEN})} operations")
+    print("\nschemathesis requests per service, operation and status:")
+    for (service, label, status), count in sorted(SEEN.items()):
+        print(f"  {count:5d}  {status}  {service} {label}")
+    operations = {(service, label) for service, label, _ in SEEN}
+    print(f"  {SEEN.total():5d}  in all, {len(operations)} operations")
 
 
-def conform(case: Case) -> None:
-    """Send the case with the operator's key and run every check on the answer."""
+def conform(service: str, case: Case, credentials: dict[str, str] = AUTH) -> None:
+    """Send the case with a key and run every check on the answer."""
     for name, value in list((case.headers or {}).items()):
         # A key reused with another body is refused (422 idempotency_conflict, as
         # documented); generated cases reuse short keys often, and a schema-valid
         # request must then be accepted, so each valid key is made fresh.
         if name.lower() == "idempotency-key" and isinstance(value, str) and len(value) <= 200:
             case.headers[name] = uuid.uuid4().hex
-    response = case.call_and_validate(headers=AUTH)
-    SEEN[(case.operation.label, response.status_code)] += 1
+    response = case.call_and_validate(headers=credentials)
+    SEEN[(service, case.operation.label, response.status_code)] += 1
 
 
 @intake.parametrize()
 @EXAMPLES
 def test_intake_answers_as_documented(case: Case) -> None:
-    conform(case)
+    conform("intake", case)
+
+
+@intake.parametrize()
+@EXAMPLES
+def test_intake_answers_a_firms_key_as_documented(case: Case) -> None:
+    conform("intake", case, FIRM)
 
 
 @routing.parametrize()
 @EXAMPLES
 def test_routing_answers_as_documented(case: Case) -> None:
-    conform(case)
+    conform("routing", case)
 
 
 @notify.parametrize()
 @EXAMPLES
 def test_notify_answers_as_documented(case: Case) -> None:
-    conform(case)
+    conform("notify", case)
 
 
 @stats.parametrize()
 @EXAMPLES
 def test_stats_answers_as_documented(case: Case) -> None:
-    conform(case)
+    conform("stats", case)
+
+
+@stats.parametrize()
+@EXAMPLES
+def test_stats_answers_a_firms_key_as_documented(case: Case) -> None:
+    conform("stats", case, FIRM)
 
 
 def test_a_real_complaint_and_its_figures_read_as_documented(
