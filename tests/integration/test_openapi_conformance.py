@@ -182,10 +182,11 @@ def test_stats_answers_a_firms_key_as_documented(case: Case) -> None:
 
 
 def test_a_real_complaint_and_its_figures_read_as_documented(
-    stack: Stack, stats_api: schemathesis.BaseSchema
+    stack: Stack, stats_api: schemathesis.BaseSchema, intake_api: schemathesis.BaseSchema
 ) -> None:
     """Generated ids name no complaint, so a real one is submitted and its view, the
-    figures (JSON and CSV) and the dashboard are checked against the document."""
+    figures (JSON and CSV), the dashboard and routing's answers to its updates are
+    checked against the documents."""
     complaint = {
         "source": "hotline-12345",
         "source_ref": unique_name("oa"),
@@ -223,3 +224,26 @@ def test_a_real_complaint_and_its_figures_read_as_documented(
         headers={"X-Tracking-Token": token}
     )
     assert "13812345678" not in masked.text
+
+    # Routing's answers to updates, which generated ids never reach: each status and
+    # body as the update operation documents it.
+    shown = view.Case(path_parameters={"complaint_id": complaint_id}).call(headers=AUTH).json()
+    lead = shown["lead"]["responder_id"]
+    support = shown["support"][0]["responder_id"]
+    update = intake_api["/v1/complaints/{complaint_id}/updates"]["POST"]
+    steps = [
+        ({"type": "resolved", "actor_id": lead}, 409, "not_allowed"),
+        ({"type": "acknowledged", "actor_id": support}, 403, "not_assigned"),
+        ({"type": "acknowledged", "actor_id": lead}, 202, None),
+        ({"type": "rated", "actor_id": "resident", "rating": "satisfied"}, 409, "not_allowed"),
+    ]
+    for body, status, code in steps:
+        case = update.Case(
+            path_parameters={"complaint_id": complaint_id},
+            body=body,
+            media_type="application/json",
+        )
+        response = case.call_and_validate(headers=AUTH)
+        assert response.status_code == status, (body, response.text)
+        if code is not None:
+            assert response.json()["code"] == code, response.text
