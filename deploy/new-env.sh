@@ -36,6 +36,9 @@ if [[ "${1:-}" == "--kafka-user" ]]; then
   exit 0
 fi
 
+# The first contact seal key is named after the day it was made, so a later key sorts after it.
+seal_key_id="k$(date -u +%Y%m%d)"
+
 cat <<ENV
 # Made by deploy/new-env.sh on $(date -u +%Y-%m-%d). Keep this file private (chmod 600).
 # Fill in these two before the first start (docker compose refuses empty values):
@@ -61,10 +64,15 @@ KAFKA_SYSTEM_USERS=
 MONGO_ROOT_PASSWORD=$(token 24)
 MONGO_APP_PASSWORD=$(token 24)
 
-# notify: seals reporters' contacts in its store; signs webhooks ("new,old" while rotating).
-GONGZHI_CONTACT_SEAL_KEY=$(token 32)
+# Reporters' contacts are sealed by intake and opened by notify and stats with this key
+# ring (id:key entries, comma-separated; the id named below seals; deploy/README.md says
+# how to rotate). Webhooks are signed with the webhook secret ("new,old" while rotating).
+GONGZHI_CONTACT_SEAL_KEYS=${seal_key_id}:$(token 32)
+GONGZHI_CONTACT_SEAL_KEY_ID=${seal_key_id}
 GONGZHI_TRACKING_SECRET=$(token 32)
 GONGZHI_WEBHOOK_SECRET=$(token 32)
+# stats: seals the console's signed-in keys and signs its forms (changing it signs everyone out).
+GONGZHI_CONSOLE_SECRET=$(token 32)
 
 # --profile monitoring
 GRAFANA_ADMIN_PASSWORD=$(token 18)

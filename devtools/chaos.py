@@ -31,7 +31,7 @@ from aiokafka import AIOKafkaConsumer
 from devtools.infra import Infra, start_local_infra, stop_local_infra
 from devtools.loopback import free_port, produce
 from devtools.receivers import HttpReceiver, SmtpReceiver
-from devtools.samples import complaint
+from devtools.samples import ComplaintMix
 from devtools.stack import Stack
 from services.intake.settings import DEMO_API_KEY
 from shared.ids import complaint_id_for
@@ -49,6 +49,8 @@ from shared.topics import (
 
 AUTH = {"Authorization": f"Bearer {DEMO_API_KEY}"}
 SERVICES = ("intake", "routing", "notify", "stats")
+DUPLICATE_SHARE = 0.1
+"""Of the complaints sent: retellings of a problem already reported (see ComplaintMix)."""
 
 
 @dataclass
@@ -185,8 +187,11 @@ class Chaos:
     # --- traffic -------------------------------------------------------------
 
     async def load(self) -> None:
+        # Residents' own wordings, about one in ten retelling a problem already
+        # reported: linked duplicates are a minority, as in a city.
+        mix = ComplaintMix(self.rng, duplicate_share=DUPLICATE_SHARE)
         bodies = [
-            complaint(i, self.rng, run=f"{self.prefix}{i}", source="hotline-12345")
+            mix.complaint(i, run=f"{self.prefix}{i}", source="hotline-12345")
             for i in range(self.count)
         ]
         half = self.count // 2

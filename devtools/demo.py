@@ -328,7 +328,7 @@ async def drive(
     print("\nResponders ranked by the three rates (from stats.snapshots):\n")
     print(render_table(snapshots))
     print(f"\ndemo: city-wide this month: {figures.get('counts')}")
-    print(f"demo: dashboard was at {stack['stats'].url}/dashboard (stopped with the demo)")
+    print(f"demo: the console was at {stack['stats'].url}/console (stopped with the demo)")
     await intake.aclose()
     await stats.aclose()
 

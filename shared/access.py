@@ -169,6 +169,8 @@ def service_grants(responder_systems: Sequence[str] = ()) -> tuple[Grant, ...]:
             "counts everything, publishes the figures",
             writes=(STATS_SNAPSHOTS, STATS_CHANGED, dead_letter_topic("stats")),
             reads=(*COMPLAINT_TOPICS, *NOTIFICATION_TOPICS, *HOTSPOT_TOPICS, STATS_CHANGED),
+            # Every copy follows every new snapshot: the console's live updates.
+            follows=(STATS_SNAPSHOTS,),
             groups=(SERVICE_GROUPS["stats"],),
         ),
     )
@@ -245,6 +247,13 @@ class OutsideSystems(BaseModel):
     def _readers_read_known_topics(self) -> OutsideSystems:
         known = {spec.name for spec in topic_specs(responder_systems=self.responders)}
         for name, topics in self.readers.items():
+            if INGRESS_COMPLAINTS in topics:
+                # Outside systems write reporters in clear there; intake seals them only
+                # on the way to complaints.received.
+                raise ValueError(
+                    f"reader {name!r}: {INGRESS_COMPLAINTS} holds reporters' contacts in "
+                    "clear and is read by intake only"
+                )
             unknown = sorted(set(topics) - known)
             if unknown:
                 raise ValueError(

@@ -5,8 +5,9 @@ submissions and updates) and stats (which shows complaints and figures).
 Scopes: ``submit:<source>`` (submit complaints as that source), ``update:<actor_id>``
 (post lifecycle updates as that responder, or ``update:resident`` for residents'
 ratings; a responder's key also reads the complaints assigned to it), ``read`` (an
-operator: reads every complaint), ``admin`` (everything). ``*`` may stand for any source
-or actor.
+operator: reads every complaint), ``admin`` (everything, except opening contacts), and
+``contact`` (the callback desk: opens a reporter's sealed contact through stats, each
+opening audited; ``services.stats.contact``). ``*`` may stand for any source or actor.
 """
 
 from __future__ import annotations
@@ -88,16 +89,34 @@ def demo_key(raw_key: str) -> ApiKey:
 
 DEMO_API_KEY = "gongzhi-demo-key"
 
+DEMO_ROLE_KEYS: dict[str, frozenset[str]] = {
+    "gongzhi-demo-operator": frozenset({READ}),
+    "gongzhi-demo-pf-dianzhong": frozenset({"update:pf-dianzhong"}),
+    "gongzhi-demo-pf-yiyuan": frozenset({"update:pf-yiyuan"}),
+    "gongzhi-demo-fire": frozenset({"update:fire"}),
+    "gongzhi-demo-cm-xueqiao": frozenset({"update:cm-xueqiao"}),
+}
+"""The documented local-stack keys of single roles (an operator who only reads, two
+property firms, the fire brigade, a community), so the console can be tried as each on
+``make up``. Each is named after itself."""
+
+
+def demo_keys() -> list[ApiKey]:
+    return [demo_key(DEMO_API_KEY)] + [
+        ApiKey(name=raw, sha256=hash_key(raw), scopes=scopes)
+        for raw, scopes in DEMO_ROLE_KEYS.items()
+    ]
+
 
 def build_key_ring(*, keys_json: str | None, keys_file: str | None, environment: str) -> KeyRing:
-    """The configured keys; the local stack (no keys configured) takes the demo key,
-    production refuses it."""
+    """The configured keys; the local stack (no keys configured) takes the demo keys,
+    production refuses them."""
     keys = load_keys(keys_json=keys_json, keys_file=keys_file)
-    demo_hash = hash_key(DEMO_API_KEY)
-    if environment == "production" and any(k.sha256 == demo_hash for k in keys):
-        raise ValueError("the demo API key is not allowed in production")
+    demo_hashes = {k.sha256 for k in demo_keys()}
+    if environment == "production" and any(k.sha256 in demo_hashes for k in keys):
+        raise ValueError("the demo API keys are not allowed in production")
     if not keys and environment in ("local", "dev", "test"):
-        keys = [demo_key(DEMO_API_KEY)]
+        keys = demo_keys()
     return KeyRing(keys)
 
 

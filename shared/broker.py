@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+from collections.abc import Sequence
 from typing import Any
 
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
@@ -80,23 +81,27 @@ def admin_client_options(settings: KafkaSettings) -> dict[str, Any]:
     return options
 
 
-async def ensure_topics(settings: KafkaSettings) -> dict[str, int]:
-    """Create every topic the system uses (idempotent; existing topics are left alone);
-    the partition count of each, by its full name."""
+async def ensure_topics(
+    settings: KafkaSettings, responder_systems: Sequence[str] = ()
+) -> dict[str, int]:
+    """Create every topic the system uses, with the update topic of each responder
+    system (idempotent; existing topics are left alone); the partition count of each,
+    by its full name."""
+    specs = topic_specs(settings.topic_partitions, responder_systems)
     admin = AIOKafkaAdminClient(**admin_client_options(settings))
     await admin.start()
     try:
         existing = set(await admin.list_topics())
         missing = [
             NewTopic(settings.topic(spec.name), spec.partitions, 1, topic_configs=spec.config)
-            for spec in topic_specs(settings.topic_partitions)
+            for spec in specs
             if settings.topic(spec.name) not in existing
         ]
         if missing:
             # Another service may have created them first.
             with contextlib.suppress(TopicAlreadyExistsError):
                 await admin.create_topics(missing)
-        names = [settings.topic(spec.name) for spec in topic_specs(settings.topic_partitions)]
+        names = [settings.topic(spec.name) for spec in specs]
         described = await admin.describe_topics(names)
         return {t["topic"]: len(t["partitions"]) for t in described if t["partitions"]}
     finally:

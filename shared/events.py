@@ -22,10 +22,14 @@ from pydantic import (
     Field,
     StrictBool,
     StringConstraints,
+    model_validator,
 )
 from pydantic_core import PydanticCustomError
 
-SCHEMA_VERSION = 1
+from shared.privacy import mask_phone
+
+SCHEMA_VERSION = 2
+"""2: events carry the reporter masked, with the contact sealed (``SealedReporter``)."""
 
 # Text is stripped before its length and pattern are checked. Each pattern holds for the
 # text as sent too, so that the published schemas say what is accepted: ``\S`` (some
@@ -115,9 +119,49 @@ class Rating(StrEnum):
 
 
 class Reporter(Message):
+    """The reporter as an outside system sends it, in clear. Only intake reads it: events
+    carry a ``SealedReporter`` instead; the same fields are what a sealed contact holds."""
+
     name: Annotated[str, StringConstraints(strip_whitespace=True, max_length=64)] | None = None
     phone: Phone | None = None
     hide_identity: StrictBool = False
+
+
+class SealedContact(Message):
+    """The reporter's name and full phone, AES-GCM sealed by intake (``shared.sealing``).
+
+    ``sealed`` is URL-safe base64 of the nonce and the ciphertext; the key id and the
+    complaint id are bound in as associated data, so a blob opens only under its own key
+    and only as the contact of its own complaint."""
+
+    key_id: str
+    sealed: str
+
+
+class SealedReporter(Message):
+    """The reporter as every event carries it: the phone masked, the name only when the
+    reporter did not ask to stay hidden, and the whole contact sealed for the parties the
+    privacy policy lets open it (notify for agencies, the callback desk)."""
+
+    name: str | None = None
+    masked_phone: str | None = None
+    hide_identity: bool = False
+    contact: SealedContact | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _from_schema_1(cls, data: object) -> object:
+        """A schema-1 event (still on a topic after an upgrade) carried the reporter in
+        clear: read it masked, as if sealed with a key no one has."""
+        if isinstance(data, dict) and "phone" in data and "masked_phone" not in data:
+            hidden = bool(data.get("hide_identity"))
+            phone = data.get("phone")
+            return {
+                "name": None if hidden else data.get("name"),
+                "masked_phone": mask_phone(phone) if isinstance(phone, str) else None,
+                "hide_identity": hidden,
+            }
+        return data
 
 
 class ComplaintSubmission(Message):
@@ -164,6 +208,10 @@ class IngressUpdate(ComplaintUpdateRequest):
 
     complaint_id: ShortText
     request_id: ShortText | None = None
+    via: ShortText | None = None
+    """Who sent it, for the audit: ``key:<API key name>`` (set by intake for HTTP) or
+    ``kafka:<principal>`` (set by routing from the topic it came on). Only intake and
+    routing may write ``ingress.updates``, so what it says there is theirs."""
 
 
 class Event(Message):
@@ -185,7 +233,7 @@ class ComplaintReceived(Event):
     category: str | None = None
     description: str
     location: str | None = None
-    reporter: Reporter | None = None
+    reporter: SealedReporter | None = None
     incident_at: AwareDatetime | None = None
     ingress: Literal["http", "kafka"]
 
@@ -233,7 +281,7 @@ class ComplaintSummary(Message):
     community_id: str | None = None
     description: str
     location: str | None = None
-    reporter: Reporter | None = None
+    reporter: SealedReporter | None = None
     channel: Channel
 
 
@@ -296,6 +344,9 @@ class ComplaintUpdated(Event):
     due: DueTimes | None = None
     hotspot_id: str | None = None
     summary: ComplaintSummary | None = None
+    via: str | None = None
+    """The door a responder's or resident's update came through (``key:<API key name>``
+    or ``kafka:<principal>``), so a misuse can be traced; None for routing's own steps."""
 
 
 class UpdateReply(Message):

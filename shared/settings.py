@@ -10,6 +10,8 @@ from typing import Literal
 from pydantic import BaseModel, Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from shared.sealing import LEGACY_KEY_ID, ContactKeyRing, dev_key_ring, legacy_key, parse_keys
+
 EXAMPLE_SECRET = re.compile(
     r"change[-_ ]?me|replace[-_ ]?me|example|placeholder|not[-_]for[-_]production"
     r"|^(secret|password|passw0rd|test|todo|xxx+|<.*>)$",
@@ -142,3 +144,47 @@ class KeyedSettings(ServiceSettings):
         if self.tracking_secret is not None:
             return self.tracking_secret.get_secret_value()
         return DEV_TRACKING_SECRET
+
+
+class ContactSealSettings(ServiceSettings):
+    """What a service that seals or opens reporters' contacts is given (intake, notify,
+    stats): the key ring of ``shared.sealing``, the same in all three."""
+
+    contact_seal_keys: SecretStr | None = None
+    """``id:base64,id:base64`` keys of 32 bytes; older ids stay while their blobs may
+    still be read (topic retention, stored complaints)."""
+    contact_seal_key_id: str | None = None
+    """The key that seals; may be left out when the ring has one key."""
+    contact_seal_key: SecretStr | None = None
+    """The former single key (any string): still accepted, as key id ``legacy``."""
+
+    @model_validator(mode="after")
+    def _seal_keys_in_production(self) -> ContactSealSettings:
+        if (
+            self.environment == "production"
+            and self.contact_seal_keys is None
+            and self.contact_seal_key is None
+        ):
+            raise ValueError("GONGZHI_CONTACT_SEAL_KEYS must be set in production")
+        self.contact_key_ring()  # a malformed ring fails at start, not at the first complaint
+        return self
+
+    def contact_key_ring(self) -> ContactKeyRing:
+        keys: dict[str, bytes] = {}
+        if self.contact_seal_keys is not None:
+            keys = parse_keys(self.contact_seal_keys.get_secret_value())
+        if self.contact_seal_key is not None:
+            keys.setdefault(LEGACY_KEY_ID, legacy_key(self.contact_seal_key.get_secret_value()))
+        if not keys:
+            return dev_key_ring()
+        current = self.contact_seal_key_id
+        if current is None:
+            if len(keys) > 1:
+                raise ValueError(
+                    "GONGZHI_CONTACT_SEAL_KEY_ID must name the sealing key when the ring "
+                    "has several"
+                )
+            current = next(iter(keys))
+        if current not in keys:
+            raise ValueError(f"GONGZHI_CONTACT_SEAL_KEY_ID {current!r} is not in the key ring")
+        return ContactKeyRing(keys, current)

@@ -6,6 +6,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 INGRESS_COMPLAINTS = "ingress.complaints"
+"""Outside systems' own submissions, reporters' contacts in clear (intake seals them
+only in what it writes): kept no longer than ``INGRESS_COMPLAINTS_RETENTION_HOURS``."""
 INGRESS_UPDATES = "ingress.updates"
 COMPLAINTS_RECEIVED = "complaints.received"
 COMPLAINTS_REJECTED = "complaints.rejected"
@@ -45,6 +47,10 @@ def dead_letter_topic(service: str) -> str:
 
 SERVICES = ("intake", "routing", "notify", "stats")
 
+INGRESS_COMPLAINTS_RETENTION_HOURS = 24
+"""Intake reads ingress.complaints within seconds; a day covers an intake outage (watch
+its consumer lag) and bounds how long clear contacts sit on the broker."""
+
 
 @dataclass(frozen=True)
 class TopicSpec:
@@ -57,7 +63,6 @@ def topic_specs(partitions: int = 4, responder_systems: Iterable[str] = ()) -> l
     """Every topic the system uses, with the settings it needs at creation, and the update
     topic of each responder whose system posts updates over Kafka."""
     plain = [
-        INGRESS_COMPLAINTS,
         INGRESS_UPDATES,
         COMPLAINTS_RECEIVED,
         COMPLAINTS_REJECTED,
@@ -73,6 +78,15 @@ def topic_specs(partitions: int = 4, responder_systems: Iterable[str] = ()) -> l
         *(dead_letter_topic(s) for s in SERVICES),
     ]
     specs = [TopicSpec(name, partitions) for name in plain]
+    # Clear contacts as outside systems wrote them: kept only as long as intake needs.
+    specs.insert(
+        0,
+        TopicSpec(
+            INGRESS_COMPLAINTS,
+            partitions,
+            {"retention.ms": str(INGRESS_COMPLAINTS_RETENTION_HOURS * 3600 * 1000)},
+        ),
+    )
     # Operators read the latest figure per scope; compaction keeps exactly that.
     specs.append(
         TopicSpec(

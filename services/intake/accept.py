@@ -9,6 +9,7 @@ event went out, so a resend publishes nothing (see ``handlers.admit``)."""
 from __future__ import annotations
 
 import hashlib
+import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -17,10 +18,17 @@ from typing import Any, Literal
 from pydantic import ValidationError
 
 from shared.consuming import Refusal
-from shared.events import ComplaintReceived, ComplaintRejected, ComplaintSubmission, RejectionReason
+from shared.events import (
+    ComplaintReceived,
+    ComplaintRejected,
+    ComplaintSubmission,
+    RejectionReason,
+    Reporter,
+)
 from shared.ids import complaint_id_for, stable_id
 from shared.mongo import Document
 from shared.privacy import scrub_phones
+from shared.sealing import ContactKeyRing
 
 Ingress = Literal["http", "kafka"]
 
@@ -30,9 +38,15 @@ def body_hash(submission: ComplaintSubmission) -> str:
 
 
 def received_event(
-    submission: ComplaintSubmission, ingress: Ingress, at: datetime | None = None
+    submission: ComplaintSubmission,
+    ingress: Ingress,
+    contacts: ContactKeyRing,
+    at: datetime | None = None,
 ) -> ComplaintReceived:
+    """The event of an accepted complaint: from here on the reporter's contact exists
+    only sealed (the phone masked, the name only when not hidden)."""
     complaint_id = complaint_id_for(submission.source, submission.source_ref)
+    reporter = submission.reporter
     fields: dict[str, Any] = {} if at is None else {"occurred_at": at}
     return ComplaintReceived(
         event_id=stable_id(complaint_id, "received"),
@@ -42,13 +56,22 @@ def received_event(
         channel=submission.channel,
         compound_id=submission.compound_id,
         category=submission.category,
-        description=submission.description,
-        location=submission.location,
-        reporter=submission.reporter,
+        description=own_words(submission.description, reporter),
+        location=None if submission.location is None else own_words(submission.location, reporter),
+        reporter=None if reporter is None else contacts.sealed_reporter(complaint_id, reporter),
         incident_at=submission.occurred_at,
         ingress=ingress,
         **fields,
     )
+
+
+def own_words(text: str, reporter: Reporter | None) -> str:
+    """A resident's free text as the topics carry it: a phone number written into it is
+    masked like the reporter's own, and a hidden reporter's name is withheld."""
+    text = scrub_phones(text)
+    if reporter is not None and reporter.hide_identity and reporter.name:
+        text = text.replace(reporter.name, "***")
+    return text
 
 
 @dataclass(frozen=True)
@@ -65,6 +88,7 @@ class Admission:
 def admission(
     submissions: Sequence[ComplaintSubmission],
     ingress: Ingress,
+    contacts: ContactKeyRing,
     *,
     known: set[str],
     at: datetime,
@@ -75,7 +99,7 @@ def admission(
     records: list[Document] = []
     ids: list[str] = []
     for submission in submissions:
-        event = received_event(submission, ingress, at)
+        event = received_event(submission, ingress, contacts, at)
         ids.append(event.complaint_id)
         if event.complaint_id not in known and event.complaint_id not in events:
             events[event.complaint_id] = event
@@ -121,8 +145,21 @@ def rejected_event(refusal: Refusal, parsed: Any = None) -> ComplaintRejected:
         origin_topic=origin.topic,
         origin_partition=origin.partition,
         origin_offset=origin.offset,
-        excerpt=scrub_phones(refusal.body[:300].decode("utf-8", errors="replace")),
+        excerpt=excerpt(refusal.body, fields),
     )
+
+
+def excerpt(body: bytes, fields: dict[str, Any]) -> str:
+    """The start of a refused message for its sender: phones masked and the reporter's
+    name withheld (the sender knows it; every reader of complaints.rejected need not)."""
+    text = scrub_phones(body[:300].decode("utf-8", errors="replace"))
+    reporter = fields.get("reporter")
+    name = reporter.get("name") if isinstance(reporter, dict) else None
+    if isinstance(name, str) and name.strip():
+        # As the sender wrote it, trimmed, or escaped as JSON does with ensure_ascii.
+        for spelling in (name, name.strip(), json.dumps(name.strip())[1:-1]):
+            text = text.replace(spelling, "***")
+    return text
 
 
 def submission_reasons(parsed: Any, fallback: str) -> list[RejectionReason]:

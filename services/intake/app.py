@@ -63,6 +63,7 @@ def create_app(settings: IntakeSettings | None = None) -> FastAPI:
             schema=ComplaintRejected,
             description="A submission on ingress.complaints was refused, with the reasons.",
         ),
+        contacts=settings.contact_key_ring(),
     )
 
     async def answer(refusals: Sequence[Refusal]) -> None:

@@ -23,6 +23,7 @@ from shared.events import ComplaintSubmission, IngressUpdate, UpdateReply
 from shared.ids import complaint_id_for
 from shared.mongo import Document, now_ms
 from shared.publishing import Publisher, Sends
+from shared.sealing import ContactKeyRing
 from shared.topics import COMPLAINTS_RECEIVED, COMPLAINTS_REJECTED, INGRESS_UPDATES
 
 SERVICE = "intake"
@@ -43,6 +44,8 @@ class IntakeDeps:
     store: SubmissionStore
     received: Publisher
     rejected: Publisher
+    contacts: ContactKeyRing
+    """Seals each reporter's contact before the complaint's event is published."""
     clock: Callable[[], datetime] = now_ms
 
 
@@ -66,7 +69,7 @@ async def admit(
     complaint's event is acknowledged and recorded."""
     ids = [complaint_id_for(s.source, s.source_ref) for s in submissions]
     known = await deps.store.known(ids)
-    plan = admission(submissions, ingress, known=known, at=deps.clock())
+    plan = admission(submissions, ingress, deps.contacts, known=known, at=deps.clock())
     sends = Sends(SERVICE)
     for event in plan.events:
         await sends.add(

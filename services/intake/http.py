@@ -196,7 +196,10 @@ async def post_update(
     )
     try:
         forwarded = IngressUpdate(
-            complaint_id=complaint_id, request_id=request_id, **update.model_dump()
+            complaint_id=complaint_id,
+            request_id=request_id,
+            via=f"key:{key.name}",
+            **update.model_dump(),
         )
     except ValidationError as exc:
         raise ApiError(

@@ -5,10 +5,10 @@ from __future__ import annotations
 from pydantic import Field
 
 from shared.auth import DEMO_API_KEY as DEMO_API_KEY
-from shared.settings import KeyedSettings
+from shared.settings import ContactSealSettings, KeyedSettings
 
 
-class IntakeSettings(KeyedSettings):
+class IntakeSettings(ContactSealSettings, KeyedSettings):
     http_port: int = 8080
     update_answer_seconds: float = Field(default=10.0, gt=0)
     """How long an HTTP update waits for routing's answer before it is answered

@@ -16,7 +16,6 @@ from services.notify import handlers
 from services.notify.channels.dispatch import ChannelSender
 from services.notify.owner import Notifier
 from services.notify.rendering import Renderer
-from services.notify.sealing import Sealer
 from services.notify.settings import NotifySettings
 from services.notify.store import DeliveryStore
 from shared.broker import ensure_topics, make_broker
@@ -55,14 +54,16 @@ def create_app(settings: NotifySettings | None = None) -> FastAPI:
         dead_letters=ToTopic(broker, topic(dead_letter_topic(SERVICE))),
     )
     mongo = make_mongo_client(settings.mongo, SERVICE)
-    store = DeliveryStore(database(mongo, settings.mongo), Sealer(settings.seal_key()))
+    store = DeliveryStore(database(mongo, settings.mongo))
     notifier = Notifier(
         settings=settings,
         directory=directory,
         store=store,
         sender=ChannelSender(settings),
         renderer=Renderer(
-            public_base_url=settings.public_base_url, templates_dir=settings.templates_dir
+            public_base_url=settings.public_base_url,
+            contacts=settings.contact_key_ring(),
+            templates_dir=settings.templates_dir,
         ),
         publisher=outcomes,
     )

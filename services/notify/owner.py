@@ -47,6 +47,15 @@ class OutcomePublisher(Protocol):
         """Publish each outcome (and dead-letter each failure), then wait for all."""
 
 
+def withheld(error: DeliveryError, disclosed: tuple[str, ...]) -> DeliveryError:
+    """The error without the reporter's contact: it is stored, logged and published on
+    notifications.failed, where the alert's reader is not the only reader."""
+    reason = error.reason
+    for part in disclosed:
+        reason = reason.replace(part, "***")
+    return error if reason == error.reason else DeliveryError(reason, permanent=error.permanent)
+
+
 def retry_delay(attempt: int, *, base: float, cap: float) -> float:
     """Exponential backoff with jitter: between half and all of ``base * 2**(attempt-1)``."""
     ceiling = min(cap, base * 2 ** (attempt - 1))
@@ -242,6 +251,7 @@ class Notifier:
 
     async def _attempt(self, delivery: Delivery, channel: Any) -> DeliveryError | None:
         document = delivery.document
+        disclosed: tuple[str, ...] = ()
         try:
             responder = self.directory.responders_by_id.get(document["responder_id"])
             if document["channel"] != NO_CHANNEL and channel is None:
@@ -250,16 +260,19 @@ class Notifier:
                 raise DeliveryError("responder not in the directory", permanent=True)
             trigger = self.store.trigger_of(document)
             message = self.renderer.render(trigger, responder, self.directory, delivery.id)
+            disclosed = message.disclosed
             await self.sender.send(channel, message, delivery.id)
         except DeliveryError as exc:
-            return exc
+            return withheld(exc, disclosed)
         except asyncio.CancelledError:
             raise
         except Exception as exc:
             # A broken template or directory entry: retried like a transient failure, so
             # a fix deployed within the attempts still delivers.
             log.exception("delivery attempt raised", extra={"delivery_id": delivery.id})
-            return DeliveryError(f"{type(exc).__name__}: {exc}", permanent=False)
+            return withheld(
+                DeliveryError(f"{type(exc).__name__}: {exc}", permanent=False), disclosed
+            )
         return None
 
     def _retry(self, delivery: Delivery, at: datetime, error: DeliveryError) -> None:

@@ -7,6 +7,7 @@ hot-spot alert lists several complaints, so its formats have their own templates
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from functools import cached_property
 from pathlib import Path
@@ -19,13 +20,15 @@ from services.notify.hotspot_alerts import hotspot_context, hotspot_data
 from services.notify.shanghai_time import local_iso, local_time
 from services.notify.triggers import Trigger
 from shared.directory import Directory, Responder
-from shared.events import Breach, NotificationReason, Urgency
+from shared.events import Breach, NotificationReason, Reporter, SealedReporter, Urgency
+from shared.sealing import ContactKeyRing, SealError
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 
 URGENCY_LABELS = {Urgency.URGENT: "緊急", Urgency.NORMAL: "一般", Urgency.COMPLEX: "複雜"}
 BREACH_LABELS = {Breach.ACKNOWLEDGE: "簽收", Breach.RESOLVE: "辦結"}
 SMS_MAX_CHARS = 140
+log = logging.getLogger(__name__)
 _TITLE = '{% import "reasons/" ~ reason ~ ".j2" as r with context %}{{ r.title() }}'
 
 
@@ -47,6 +50,15 @@ class Message:
 
     def _format(self, name: str) -> str:
         return self._renderer.template(self._family + name).render(self._context).strip()
+
+    @property
+    def disclosed(self) -> tuple[str, ...]:
+        """The reporter's name and phone as this alert shows them: what an error text
+        (a receiver may echo the alert back) must not carry on."""
+        view = self._context.get("reporter")
+        if not isinstance(view, ReporterView):
+            return ()
+        return tuple(part for part in (view.name, view.phone) if part)
 
     @cached_property
     def title(self) -> str:
@@ -84,8 +96,15 @@ def _reporter_line(view: ReporterView) -> str | None:
 
 
 class Renderer:
-    def __init__(self, *, public_base_url: str, templates_dir: str | Path | None = None) -> None:
+    def __init__(
+        self,
+        *,
+        public_base_url: str,
+        contacts: ContactKeyRing,
+        templates_dir: str | Path | None = None,
+    ) -> None:
         self.public_base_url = public_base_url.rstrip("/")
+        self.contacts = contacts
         self.environment = Environment(
             loader=FileSystemLoader(str(templates_dir or TEMPLATES)),
             autoescape=lambda name: name is not None and name.startswith("html"),
@@ -103,8 +122,25 @@ class Renderer:
             found = self._templates[name] = self.environment.get_template(f"{name}.j2")
         return found
 
+    def open_contact(self, complaint_id: str, reporter: SealedReporter) -> Reporter | None:
+        """The reporter's sealed contact in clear, for an agency's alert only; one that
+        does not open leaves the alert masked (and the log says so, without the blob)."""
+        try:
+            return self.contacts.open_reporter(complaint_id, reporter)
+        except SealError as exc:
+            key_id = reporter.contact.key_id if reporter.contact else None
+            log.warning(
+                "sealed contact does not open; the alert shows it masked",
+                extra={"complaint_id": complaint_id, "key_id": key_id, "error": str(exc)},
+            )
+            return None
+
     def link(self, complaint_id: str) -> str:
         return f"{self.public_base_url}/v1/complaints/{complaint_id}"
+
+    def console_link(self, complaint_id: str) -> str:
+        """Where a person opens it: the complaint's page in stats' console."""
+        return f"{self.public_base_url}/console/complaints/{complaint_id}"
 
     def hotspot_link(self, hotspot_id: str) -> str:
         return f"{self.public_base_url}/v1/hotspots/{hotspot_id}"
@@ -143,6 +179,7 @@ class Renderer:
             summary.reporter if summary else None,
             contact_details=responder.contact_details if responder else False,
             category=category,
+            open_contact=lambda reporter: self.open_contact(trigger.complaint_id, reporter),
         )
         compound = (summary.compound_name or summary.compound_id) if summary else "（未知小區）"
         where = " ".join(p for p in (compound, summary.location if summary else None) if p)
@@ -170,6 +207,7 @@ class Renderer:
             "why": trigger.why,
             "lead_name": lead.name if lead else trigger.lead_id,
             "link": self.link(trigger.complaint_id),
+            "console_link": self.console_link(trigger.complaint_id),
         }
 
     def _data(
@@ -190,6 +228,7 @@ class Renderer:
             "trigger_event_id": trigger.event_id,
             "title": title,
             "link": context["link"],
+            "console_link": context["console_link"],
             "complaint": {
                 "category": context["category"],
                 "category_name": context["category_name"],

@@ -2,17 +2,17 @@
 
 from __future__ import annotations
 
-from pydantic import Field, SecretStr, model_validator
+from pydantic import Field, SecretStr
 
-from shared.settings import ServiceSettings
-
-DEV_SEAL_KEY = "gongzhi-dev-seal-key-not-for-production"
+from shared.settings import ContactSealSettings
 
 
-class NotifySettings(ServiceSettings):
+class NotifySettings(ContactSealSettings):
     http_port: int = 8082
     public_base_url: str = "http://127.0.0.1:8083"
-    """Where a responder opens a complaint: ``{public_base_url}/v1/complaints/{id}``."""
+    """Stats' public address: a person opens a complaint at
+    ``{public_base_url}/console/complaints/{id}`` (the alerts' texts), a system reads it
+    at ``{public_base_url}/v1/complaints/{id}`` (the webhook's ``link``)."""
     templates_dir: str | None = None
     """A folder of message templates that replaces the shipped ones (same file names)."""
 
@@ -47,18 +47,3 @@ class NotifySettings(ServiceSettings):
     """Outcomes are recorded and reported together, at most this long after the first
     or as soon as this many are waiting."""
     batch_max_records: int = Field(default=500, ge=1)
-
-    contact_seal_key: SecretStr | None = None
-    """Key that seals the reporter's name and phone in stored deliveries (any string;
-    every notify instance must share it)."""
-
-    @model_validator(mode="after")
-    def _seal_key_in_production(self) -> NotifySettings:
-        if self.environment == "production" and self.contact_seal_key is None:
-            raise ValueError("GONGZHI_CONTACT_SEAL_KEY must be set in production")
-        return self
-
-    def seal_key(self) -> str:
-        if self.contact_seal_key is not None:
-            return self.contact_seal_key.get_secret_value()
-        return DEV_SEAL_KEY

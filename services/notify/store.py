@@ -12,7 +12,9 @@ deletion of open markers once their outcomes are recorded:
 - ``notify_attempts`` (``<delivery id>#<n>``): each failed attempt that will be
   retried, so a new owner continues the count.
 - ``notify_outcomes`` (``_id`` = delivery id): the final outcome, with the history.
-The reporter's name and phone are sealed (AES-GCM) in the delivery document."""
+The trigger is stored as the event carried it: the reporter's phone masked and the
+contact sealed by intake (``shared.sealing``); it is opened only when an alert to an
+agency is rendered, never stored in clear."""
 
 from __future__ import annotations
 
@@ -26,7 +28,6 @@ from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.operations import DeleteOne
 
 from services.notify.planning import PlannedDelivery
-from services.notify.sealing import Sealer
 from services.notify.triggers import Trigger
 from shared.consuming import Origin
 from shared.mongo import Document, insert_new, read_by_ids, write_all
@@ -49,12 +50,11 @@ class Taken:
 
 
 class DeliveryStore:
-    def __init__(self, db: AsyncDatabase[Document], sealer: Sealer) -> None:
+    def __init__(self, db: AsyncDatabase[Document]) -> None:
         self.deliveries: AsyncCollection[Document] = db[DELIVERIES]
         self.open: AsyncCollection[Document] = db[OPEN]
         self.attempts: AsyncCollection[Document] = db[ATTEMPTS]
         self.outcomes: AsyncCollection[Document] = db[OUTCOMES]
-        self.sealer = sealer
 
     def delivery_document(
         self,
@@ -65,10 +65,6 @@ class DeliveryStore:
         partition: int,
         now: datetime,
     ) -> Document:
-        summary = trigger.summary
-        stored_trigger = trigger.model_copy(
-            update={"summary": summary.model_copy(update={"reporter": None}) if summary else None}
-        )
         return {
             "_id": planned.delivery_id,
             "complaint_id": trigger.complaint_id,
@@ -78,8 +74,7 @@ class DeliveryStore:
             "reason": trigger.reason.value,
             "occasion": trigger.occasion,
             "trigger_event_id": trigger.event_id,
-            "trigger": stored_trigger.model_dump(mode="json"),
-            "sealed_reporter": self.sealer.seal(summary.reporter if summary else None),
+            "trigger": trigger.model_dump(mode="json"),
             "origin": {
                 "topic": origin.topic,
                 "partition": origin.partition,
@@ -108,13 +103,7 @@ class DeliveryStore:
         return {str(d["_id"]) for d in deliveries} - taken
 
     def trigger_of(self, document: Document) -> Trigger:
-        trigger = Trigger.model_validate(document["trigger"])
-        reporter = self.sealer.unseal(document.get("sealed_reporter"))
-        if trigger.summary is None or reporter is None:
-            return trigger
-        return trigger.model_copy(
-            update={"summary": trigger.summary.model_copy(update={"reporter": reporter})}
-        )
+        return Trigger.model_validate(document["trigger"])
 
     async def take(self, partitions: Iterable[int], max_attempts: int) -> Taken:
         """The open deliveries of these partitions (one scan of the small open set)."""

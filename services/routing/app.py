@@ -65,6 +65,7 @@ from shared.topics import (
     ROUTING_COMMANDS,
     ROUTING_REPLIES,
     dead_letter_topic,
+    responder_updates_topic,
 )
 
 GROUP_ID = "gongzhi-routing"
@@ -79,6 +80,19 @@ def load_data(settings: RoutingSettings) -> tuple[RoutingPolicy, Directory]:
     policy = load_policy(settings.resolved_policy_path()).with_due_scale(settings.due_scale)
     directory = load_directory(settings.directory_path or default_directory_path())
     return policy, directory
+
+
+def responder_topics(settings: RoutingSettings, directory: Directory) -> dict[str, str]:
+    """Full topic name -> responder id, for each responder system; a system the
+    directory does not know stops the service."""
+    topics: dict[str, str] = {}
+    for responder in settings.responder_systems():
+        if responder not in directory.responders_by_id:
+            raise DataFileError(
+                f"{settings.kafka_systems_path}: responders: {responder!r} is not in the directory"
+            )
+        topics[settings.kafka.topic(responder_updates_topic(responder))] = responder
+    return topics
 
 
 def create_app(settings: RoutingSettings | None = None) -> FastAPI:
@@ -152,6 +166,7 @@ def create_app(settings: RoutingSettings | None = None) -> FastAPI:
         commands=topic(ROUTING_COMMANDS),
         routed=topic(COMPLAINTS_ROUTED),
         updated=topic(COMPLAINTS_UPDATED),
+        responders=responder_topics(settings, directory),
     )
     deps = handlers.RoutingDeps(owner, topics, forward, settings.kafka.topic_partitions)
     discipline = Discipline(broker, SERVICE, topic(dead_letter_topic(SERVICE)))
@@ -160,20 +175,24 @@ def create_app(settings: RoutingSettings | None = None) -> FastAPI:
         topics.received,
         topics.updates,
         topics.commands,
+        *topics.responders,
         group_id=settings.kafka.group(GROUP_ID),
         auto_offset_reset="earliest",
         ack_policy=AckPolicy.NACK_ON_ERROR,
         batch=True,
         max_records=settings.batch_max_records,
-        # Partition i of both topics to one member: the owner of a complaint sees its
-        # arrival and every update to it (both are keyed by complaint id).
+        # Partition i of every topic to one member: the owner of a complaint sees its
+        # arrival and every update to it (all are keyed by complaint id, and every
+        # update topic has as many partitions as ingress.updates).
         partition_assignment_strategy=(RangePartitionAssignor,),
         listener=OwnershipListener(owner, owner.lock),
         # Hot-spot commands come in Kafka transactions: only committed ones count.
         isolation_level="read_committed",
         description="Complaints intake accepted (each routed once, or linked as a "
-        "duplicate), owners' commands, and lifecycle updates from responders' and residents' systems "
-        "(refused ones answered on complaints.rejected, undecodable ones dead-lettered).",
+        "duplicate), owners' commands, and lifecycle updates: from intake (HTTP) on "
+        "ingress.updates, from each responder's own system on ingress.updates.<responder id>, "
+        "as that responder only (refused ones answered on complaints.rejected, undecodable "
+        "ones dead-lettered).",
     )
     async def on_inputs(msg: KafkaMessage) -> None:
         await discipline.run(msg.raw_message, lambda batch: handlers.route_batch(batch, deps))
@@ -228,7 +247,7 @@ def create_app(settings: RoutingSettings | None = None) -> FastAPI:
         configure_logging(SERVICE, settings.log_level)
         # jieba builds its dictionary on first use (a second or two): not on a complaint.
         await asyncio.to_thread(load_segmenter)
-        counts = await ensure_topics(settings.kafka)
+        counts = await ensure_topics(settings.kafka, tuple(topics.responders.values()))
         deps.partitions = counts.get(topics.updates, deps.partitions)
         async with background(view.run):
             # Duplicates are found in this view: start routing once it is caught up.

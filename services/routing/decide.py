@@ -35,7 +35,6 @@ from shared.events import (
     ComplaintReceived,
     ComplaintRejected,
     ComplaintStatus,
-    ComplaintUpdateRequest,
     IngressUpdate,
     RejectionReason,
     RoutingCommand,
@@ -235,13 +234,10 @@ def _request(
                 )
             )
         return
-    request = ComplaintUpdateRequest.model_validate(
-        update.model_dump(exclude={"complaint_id", "request_id"})
-    )
     try:
         changed = apply_update(
             current,
-            request,
+            update,
             key=item.key,
             policy=context.policy,
             directory=context.directory,

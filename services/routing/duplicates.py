@@ -129,15 +129,18 @@ def judge(new: Fingerprint, candidate: Fingerprint, policy: DuplicatePolicy) -> 
         "same": f"same place ({', '.join(places.agreed)})",
         "neither": "neither names a place",
         "partial": f"same place ({', '.join(places.agreed)}) but one names more of it",
+        "crossed": f"both name {', '.join(places.agreed)} but each names a part the other does not",
         "one_sided": "only one names a place",
         "unrelated": "they name places that cannot be compared",
     }[places.relation]
     needed = policy.link_score if places.relation in ("same", "neither") else policy.strong_score
     words = f"words agree {score:.2f}"
-    if score >= needed and places.relation != "unrelated":
+    # Places that cannot be told the same are never linked on the words alone.
+    guessing = places.relation in ("unrelated", "crossed")
+    if score >= needed and not guessing:
         return Judgement(Verdict.LINK, round(score, 3), f"{where}; {words}")
     if score >= policy.possible_score:
-        wanted = "the same place" if places.relation == "unrelated" else f"{needed:.2f}"
+        wanted = "the same place" if guessing else f"{needed:.2f}"
         return Judgement(
             Verdict.POSSIBLE, round(score, 3), f"{where}; {words}, a link needs {wanted}"
         )

@@ -3,8 +3,8 @@ timers, the view of open complaints, and pruning. Each takes ``RoutingDeps``."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 import orjson
@@ -37,6 +37,8 @@ class Topics:
     commands: str
     routed: str
     updated: str
+    responders: Mapping[str, str] = field(default_factory=dict)
+    """Full name of each responder system's update topic -> that responder's id."""
 
 
 @dataclass
@@ -74,8 +76,24 @@ def decode(record: Record, topics: Topics) -> Input:
         update = IngressUpdate.model_validate(parsed)
     except ValidationError as exc:
         return Malformed(parsed, _reasons(exc), origin)
+    responder = topics.responders.get(origin.topic)
+    if responder is not None:
+        # ACLs let only this responder's principal write its topic; the actor named
+        # inside must be that responder too, or a firm could post as the fire brigade.
+        if update.actor_id != responder:
+            return Malformed(parsed, [_not_as_itself(origin.topic, responder)], origin)
+        update = update.model_copy(update={"via": f"kafka:{responder}"})
+    elif update.via is None:
+        update = update.model_copy(update={"via": f"topic:{origin.topic}"})
     key = update.request_id or stable_id("ingress", origin.topic, origin.partition, origin.offset)
     return Requested(update, key, _sent_at(record), origin)
+
+
+def _not_as_itself(topic: str, responder: str) -> RejectionReason:
+    return RejectionReason(
+        field="actor_id",
+        message=f"{topic} takes updates by {responder} only: a responder's system posts as itself",
+    )
 
 
 def _first_origin(record: Record) -> Origin:

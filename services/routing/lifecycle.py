@@ -29,6 +29,7 @@ from shared.events import (
     ComplaintUpdated,
     ComplaintUpdateRequest,
     DueTimes,
+    IngressUpdate,
     Rating,
     ResponderKind,
     RoutingCommand,
@@ -150,6 +151,8 @@ def _updated(
             "actor_id": request.actor_id,
             "status": state.status,
             "note": request.note,
+            # The audit: which key or principal the update came through.
+            "via": request.via if isinstance(request, IngressUpdate) else None,
             **fields,
         }
     )

@@ -242,7 +242,7 @@ def find_places(
     return places, finder.text
 
 
-Relation = Literal["conflict", "same", "partial", "unrelated", "one_sided", "neither"]
+Relation = Literal["conflict", "same", "partial", "crossed", "unrelated", "one_sided", "neither"]
 
 
 @dataclass(frozen=True)
@@ -250,7 +250,9 @@ class PlaceMatch:
     """How two complaints' places relate.
 
     ``same``: every slot either names, both name alike; ``partial``: they agree on
-    some slot but one names more; ``unrelated``: both name places but no slot in
+    some slot but one names more; ``crossed``: they agree on some slot but each
+    names a part the other does not (C區車庫出口的道閘 and 西門的道閘: the same kind of
+    barrier, at two places); ``unrelated``: both name places but no slot in
     common (3栋5楼 and C区车棚); ``one_sided``: one names a place, the other none;
     ``neither``: no place at all; ``conflict``: some slot both name differs
     (``differences`` says which)."""
@@ -266,6 +268,8 @@ def compare_places(a: Places, b: Places) -> PlaceMatch:
     agreed: list[str] = []
     differences: list[str] = []
     uneven = False
+    # Which side names a slot the other leaves out: both doing so is no "one names more".
+    extra = {"a": False, "b": False}
 
     def compare(slot: str, left: set[str], right: set[str]) -> None:
         nonlocal uneven
@@ -277,6 +281,7 @@ def compare_places(a: Places, b: Places) -> PlaceMatch:
                 differences.append(f"{slot} {'/'.join(sorted(left))} vs {'/'.join(sorted(right))}")
         elif left or right:
             uneven = True
+            extra["a" if left else "b"] = True
 
     for slot in SLOTS:
         compare(slot, set(getattr(a, slot)), set(getattr(b, slot)))
@@ -297,8 +302,11 @@ def compare_places(a: Places, b: Places) -> PlaceMatch:
             )
         else:
             uneven = True
+            extra["a" if mine else "b"] = True
     if differences:
         return PlaceMatch("conflict", tuple(agreed), tuple(differences))
     if not agreed:
         return PlaceMatch("unrelated" if a.named() and b.named() else "one_sided")
+    if extra["a"] and extra["b"]:
+        return PlaceMatch("crossed", tuple(agreed))
     return PlaceMatch("partial" if uneven else "same", tuple(agreed))

@@ -1,6 +1,6 @@
 """Stats' composition root: the owner of its partitions, the subscriber of every
 complaint and notification event (and of ``stats.changed``), the timer and snapshot
-loops, and the HTTP API."""
+loops, the HTTP API and the console (``services.stats.console``)."""
 
 from __future__ import annotations
 
@@ -15,7 +15,8 @@ from fastapi import FastAPI
 from faststream import AckPolicy
 from faststream.kafka import KafkaMessage
 
-from services.stats import handlers, http
+from services.stats import console, contact, handlers, http
+from services.stats.console.live import ClosingServer
 from services.stats.owner import SERVICE, StatsOwner
 from services.stats.settings import StatsSettings
 from services.stats.store import StatsStore
@@ -43,7 +44,8 @@ def create_app(settings: StatsSettings | None = None) -> FastAPI:
     topic = settings.kafka.topic
     broker = make_broker(settings.kafka, client_id=SERVICE)
     mongo = make_mongo_client(settings.mongo, SERVICE)
-    store = StatsStore(database(mongo, settings.mongo), settings.tz)
+    db = database(mongo, settings.mongo)
+    store = StatsStore(db, settings.tz)
     owner = StatsOwner(
         store=store,
         tz=settings.tz,
@@ -113,8 +115,11 @@ def create_app(settings: StatsSettings | None = None) -> FastAPI:
         counts = await ensure_topics(settings.kafka)
         owner.partitions = counts.get(topic(STATS_CHANGED), owner.partitions)
         await store.ensure_indexes()
-        async with consuming(SERVICE, broker, mongo, timers, snapshots):
+        await desk.sessions.ensure_indexes()
+        async with consuming(SERVICE, broker, mongo, timers, snapshots, console.tail(desk).run):
             yield
+        desk.live.close()
+        await desk.intake.aclose()
 
     app = FastAPI(
         title="Gongzhi stats",
@@ -133,6 +138,8 @@ def create_app(settings: StatsSettings | None = None) -> FastAPI:
     )
     app.state.directory = load_directory(settings.directory_path or default_directory_path())
     app.include_router(http.router)
+    contact.mount(app, db, settings.contact_key_ring())
+    desk = console.install(app, settings, store, db, app.state.keys, app.state.directory)
     install_error_handlers(app)
     if settings.figures_are_public:
         allow_anonymous(app, http.FIGURES_PATHS)
@@ -142,10 +149,12 @@ def create_app(settings: StatsSettings | None = None) -> FastAPI:
 
 def main() -> None:
     settings = StatsSettings()
-    uvicorn.run(
-        create_app(settings),
+    app = create_app(settings)
+    config = uvicorn.Config(
+        app,
         host=settings.http_host,
         port=settings.http_port,
         log_config=None,
         timeout_graceful_shutdown=20,
     )
+    ClosingServer(config, app.state.console.live).run()

@@ -111,6 +111,8 @@ class ComplaintState:
     support: list[dict[str, Any]]
     lead: dict[str, Any] | None
     reporter: dict[str, Any] | None = None
+    contact: dict[str, Any] | None = None
+    """The sealed contact (``SealedContact`` fields): opened only by ``contact``."""
     description: str | None = None
     location: str | None = None
     channel: str | None = None
@@ -143,7 +145,7 @@ def derive(complaint_id: str, facts: Mapping[str, Fact], tz: tzinfo) -> Complain
         if label == "received":
             rec.received_at = rec.received_at or at
             rec.status = rec.status or "received"
-            state.reporter = fact.get("reporter")
+            state.reporter, state.contact = fact.get("reporter"), fact.get("contact")
             state.description, state.location = fact.get("description"), fact.get("location")
             state.channel, state.source = fact.get("channel"), fact.get("source")
             state.timeline.append(
@@ -273,6 +275,8 @@ def _apply_update(
             on_time=fact.get("on_time"),
             duplicate_of=fact.get("duplicate_of"),
             hotspot_id=fact.get("hotspot_id"),
+            # The audit: the API key or Kafka principal the update came through.
+            via=fact.get("via"),
             # What a hot spot changed: the lead's (shortened) acknowledge due time.
             acknowledge_by=fact.get("acknowledge_by") if label == "hotspot" else None,
         )

@@ -2,7 +2,8 @@
 
 Facts hold only what the figures and the complaint view need, and never a full phone
 number: phones are masked and free text is scrubbed before anything is stored. A
-reporter who asked to stay hidden leaves no name either."""
+reporter who asked to stay hidden leaves no name either. The reporter's contact is kept
+as the event sealed it, for the callback desk's audited opening (``contact``)."""
 
 from __future__ import annotations
 
@@ -21,10 +22,10 @@ from shared.events import (
     ComplaintUpdated,
     NotificationFailed,
     NotificationSent,
-    Reporter,
+    SealedReporter,
 )
 from shared.ids import stable_id
-from shared.privacy import mask_phone, scrub_phones
+from shared.privacy import scrub_phones
 
 Fact = dict[str, Any]
 ComplaintEvent = (
@@ -47,14 +48,20 @@ def _assignee(value: Assignee | None) -> Fact | None:
     return None if value is None else {"responder_id": value.responder_id, "kind": str(value.kind)}
 
 
-def _reporter(value: Reporter | None) -> Fact | None:
+def _reporter(value: SealedReporter | None) -> Fact | None:
     if value is None:
         return None
     return {
         "name": None if value.hide_identity else value.name,
-        "phone": None if value.phone is None else mask_phone(value.phone),
+        "phone": value.masked_phone,
         "hide_identity": value.hide_identity,
     }
+
+
+def _contact(value: SealedReporter | None) -> Fact | None:
+    if value is None or value.contact is None:
+        return None
+    return value.contact.model_dump()
 
 
 def complaint_fact(event: ComplaintEvent) -> Fact:
@@ -70,6 +77,7 @@ def complaint_fact(event: ComplaintEvent) -> Fact:
             "description": _text(event.description, 1000),
             "location": _text(event.location),
             "reporter": _reporter(event.reporter),
+            "contact": _contact(event.reporter),
         }
     if isinstance(event, ComplaintRouted):
         return base | {
@@ -95,6 +103,7 @@ def complaint_fact(event: ComplaintEvent) -> Fact:
             "type": "updated",
             "kind": str(event.type),
             "actor_id": event.actor_id,
+            "via": event.via,
             "status": str(event.status),
             "note": _text(event.note),
             "rating": None if event.rating is None else str(event.rating),

@@ -1,5 +1,5 @@
 """Stats' HTTP API: a complaint's view, the figures (JSON and CSV), one scope's running
-figures, the hot spots, and the dashboard. Routes are module-level functions; the store and settings
+figures, the hot spots, and ``/dashboard``, which points to the console's desk. Routes are module-level functions; the store and settings
 are put on ``app.state`` by the composition root."""
 
 from __future__ import annotations
@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Header, Path, Query, Request
-from fastapi.responses import HTMLResponse, JSONResponse, Response
+from fastapi.responses import JSONResponse, RedirectResponse, Response
 
 from services.stats.access import FiguresReader, ReaderOf, as_seen_by, may_read
 from services.stats.complaint import view
@@ -16,7 +16,7 @@ from services.stats.figures import Filters, Hotspots, compute
 from services.stats.hotspots import STATUSES, listing, record_of
 from services.stats.owner import snapshot_of
 from services.stats.periods import PERIOD_PATTERN, SCOPE_PATTERN, Scope, is_period, month_of
-from services.stats.render import dashboard, to_csv
+from services.stats.render import to_csv
 from services.stats.responses import ComplaintView, Figures, HotspotList, HotspotView
 from services.stats.settings import StatsSettings
 from services.stats.store import StatsStore
@@ -77,7 +77,7 @@ FIGURES_ACCESS = (
     "Needs a key with the `read` scope, unless the deployment made the figures public "
     "(`GONGZHI_PUBLIC_FIGURES`; then no key is needed, but a key sent must be known)."
 )
-FIGURES_PATHS = ("/v1/stats", "/v1/scopes/{scope}", "/dashboard")
+FIGURES_PATHS = ("/v1/stats", "/v1/scopes/{scope}")
 """Public when the deployment makes the figures public."""
 FIGURES_REFUSALS = documented(
     401, 422, s403="A responder's key: the figures need the `read` scope (`forbidden`)."
@@ -250,42 +250,19 @@ async def get_hotspots(
     },
 )
 async def get_hotspot(hotspot_id: str, request: Request, caller: ReaderOf) -> dict[str, Any]:
+    if caller.key is None:
+        raise ApiError(403, "forbidden", "hot spots need an API key")
     doc = await _store(request).hotspot(hotspot_id)
     record = None if doc is None else record_of(hotspot_id, doc.get("facts") or {},
                                                 request.app.state.settings.tz)  # fmt: skip
-    if caller.key is None:
-        raise ApiError(403, "forbidden", "hot spots need an API key")
     allowed = caller.operator or (record is not None and caller.responders & set(record.alerted))
     if record is None or not allowed:
         raise ApiError(404, "not_found", "unknown hot spot", field="hotspot_id", location="path")
     return listing(record, detailed=True)
 
 
-@router.get(
-    "/dashboard",
-    tags=["figures"],
-    summary="The figures as a web page",
-    description="Server-rendered HTML (inline SVG, no scripts): counts, rates and the open "
-    "hot spots' counts, never a resident's words. " + FIGURES_ACCESS,
-    response_class=HTMLResponse,
-    responses={
-        200: {
-            "description": "The dashboard.",
-            "content": {"text/html": {"schema": {"type": "string"}}},
-        },
-        **FIGURES_REFUSALS,
-    },
-)
-async def get_dashboard(
-    request: Request,
-    _: FiguresReader,
-    period: Period = None,
-    compound: str | None = None,
-    community: str | None = None,
-    responder: str | None = None,
-    category: str | None = None,
-) -> HTMLResponse:
-    figures = await figures_of(request, period, compound, community, responder, category)
-    # Counts, category and scope only: the dashboard may be public, residents' words not.
-    opened = await hotspots_of(request, "open", detailed=False)
-    return HTMLResponse(dashboard(figures, opened))
+@router.get("/dashboard", include_in_schema=False)
+async def get_dashboard(request: Request) -> RedirectResponse:
+    """The operator's desk in the console replaced the old dashboard: one desk, not two."""
+    query = request.url.query
+    return RedirectResponse("/console/desk" + (f"?{query}" if query else ""), status_code=307)

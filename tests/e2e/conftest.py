@@ -58,6 +58,7 @@ def start_pipeline(infra: Infra, tmp_path: Path) -> Iterator[PipelineFactory]:
                 GONGZHI_SMTP_HOST="127.0.0.1",
                 GONGZHI_SMTP_PORT=str(smtp.port),
                 GONGZHI_PUBLIC_BASE_URL=f"http://127.0.0.1:{ports['stats']}",
+                GONGZHI_INTAKE_URL=f"http://127.0.0.1:{ports['intake']}",
                 GONGZHI_SNAPSHOT_INTERVAL_SECONDS="0.5",
                 **env,
             ),

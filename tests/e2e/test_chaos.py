@@ -25,6 +25,8 @@ async def test_kills_restarts_and_a_database_pause_lose_and_double_nothing(
     assert report.lost == []
     assert report.routed_twice == []
     assert report.routed + report.linked_duplicates == report.accepted
+    # About one in ten retells a problem in other words: some are linked, not routed.
+    assert report.linked_duplicates > 0
     assert report.alerts_missing == 0
     assert report.alerts_unexpected == 0
     # Hot spots: the mix forms some, each detected once and alerted once per recipient.

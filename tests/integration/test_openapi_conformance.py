@@ -185,7 +185,7 @@ def test_a_real_complaint_and_its_figures_read_as_documented(
     stack: Stack, stats_api: schemathesis.BaseSchema, intake_api: schemathesis.BaseSchema
 ) -> None:
     """Generated ids name no complaint, so a real one is submitted and its view, the
-    figures (JSON and CSV), the dashboard and routing's answers to its updates are
+    figures (JSON and CSV) and routing's answers to its updates are
     checked against the documents."""
     complaint = {
         "source": "hotline-12345",
@@ -215,7 +215,6 @@ def test_a_real_complaint_and_its_figures_read_as_documented(
         (view.Case(path_parameters={"complaint_id": complaint_id}), {"X-Tracking-Token": token}),
         (stats_api["/v1/stats"]["GET"].Case(query={}), AUTH),
         (stats_api["/v1/stats"]["GET"].Case(query={"format": "csv"}), AUTH),
-        (stats_api["/dashboard"]["GET"].Case(query={}), AUTH),
     ]
     for case, headers in checked:
         response = case.call_and_validate(headers=headers)

@@ -220,6 +220,7 @@ def test_a_deployment_manages_only_the_acls_under_its_prefix() -> None:
         ({"responders": ["fire", "fire"]}, "listed twice: fire"),
         ({"readers": {"bi": ["complaints.routd"]}}, "no such topic complaints.routd"),
         ({"readers": {"bi": []}}, "lists no topic"),
+        ({"readers": {"bi": ["ingress.complaints"]}}, "in clear and is read by intake only"),
         ({"sinks": ["x"]}, "Extra inputs are not permitted"),
     ],
 )

@@ -51,7 +51,7 @@ SERVICES = {"intake": 8080, "routing": 8081, "notify": 8082, "stats": 8083}
 SCALED = ("routing", "notify")
 EXTERNAL_URLS = {"GONGZHI_PUBLIC_BASE_URL", "GONGZHI_ALERT_BASE_URL"}
 """Addresses outside the deployment, given by the operator in .env."""
-SECRET_NAME = re.compile(r"PASSWORD|SECRET|_KEY$|TOKEN|CLUSTER_ID")
+SECRET_NAME = re.compile(r"PASSWORD|SECRET|_KEYS?$|TOKEN|CLUSTER_ID")
 IMAGE_DATA = {"mongo": "/data/db", "grafana/grafana": "/var/lib/grafana"}
 """Where the official images keep their state (their documented VOLUME/data paths)."""
 MONGO_PORT = 27017
@@ -394,7 +394,7 @@ def test_no_secret_has_a_default() -> None:
     text = COMPOSE_FILE.read_text()
     references = re.findall(r"\$\{([A-Z0-9_]+)([^}]*)\}", text)
     secrets = {name for name, _ in references if SECRET_NAME.search(name)}
-    assert {"KAFKA_ADMIN_PASSWORD", "MONGO_APP_PASSWORD", "GONGZHI_CONTACT_SEAL_KEY"} <= secrets
+    assert {"KAFKA_ADMIN_PASSWORD", "MONGO_APP_PASSWORD", "GONGZHI_CONTACT_SEAL_KEYS"} <= secrets
     for name, rest in references:
         if name in secrets:
             assert rest.startswith(":?"), f"${{{name}{rest}}} lets {name} be empty or defaulted"
@@ -418,7 +418,17 @@ def test_the_generated_env_is_fresh_and_complete(env: dict[str, str]) -> None:
     secrets = [name for name in env if SECRET_NAME.search(name)]
     assert all(env[name] and env[name] != again[name] for name in secrets)
     assert len({env[name] for name in secrets}) == len(secrets)
-    assert all(re.fullmatch(r"[A-Za-z0-9_-]{16,}", env[name]) for name in secrets)
+    # A key ring is id:key; every secret itself is URL-safe base64 (safe in a JAAS line,
+    # a YAML file and a shell word alike).
+    values = [
+        env[name].partition(":")[2] if name.endswith("_KEYS") else env[name] for name in secrets
+    ]
+    assert all(re.fullmatch(r"[A-Za-z0-9_-]{16,}", value) for value in values)
+    ring = NotifySettings(
+        contact_seal_keys=env["GONGZHI_CONTACT_SEAL_KEYS"],
+        contact_seal_key_id=env["GONGZHI_CONTACT_SEAL_KEY_ID"],
+    ).contact_key_ring()
+    assert ring.current == env["GONGZHI_CONTACT_SEAL_KEY_ID"]
     load_compose(COMPOSE_FILE, env, profiles=frozenset({"monitoring"}))
 
 
@@ -534,22 +544,38 @@ def test_services_that_read_the_directory_get_what_it_expands(compose: Compose) 
     assert "127.0.0.1" not in compose.environment("notify")["GONGZHI_ALERT_BASE_URL"]
 
 
-@pytest.mark.parametrize(
-    ("service", "variable"),
-    [
+def config_files() -> list[tuple[str, str]]:
+    """Every (service, variable) of compose that names a file under /config."""
+    compose = load_compose(COMPOSE_FILE, generated_env(), profiles=frozenset({"monitoring"}))
+    return [
+        (service, name)
+        for service in compose.services
+        for name, value in compose.environment(service).items()
+        if value.startswith("/config/")
+    ]
+
+
+def test_the_services_read_their_keys_directory_and_policy_from_config() -> None:
+    assert {
         ("intake", "GONGZHI_API_KEYS_FILE"),
+        ("stats", "GONGZHI_API_KEYS_FILE"),
         ("routing", "GONGZHI_DIRECTORY_PATH"),
         ("routing", "GONGZHI_POLICY_PATH"),
+        ("routing", "GONGZHI_KAFKA_SYSTEMS_PATH"),
         ("notify", "GONGZHI_DIRECTORY_PATH"),
-    ],
-)
+    } <= set(config_files())
+
+
+@pytest.mark.parametrize(("service", "variable"), config_files())
 def test_configuration_files_come_from_deploy_config(
     compose: Compose, service: str, variable: str
 ) -> None:
+    # Stats once read /config/api-keys.yaml with nothing mounted there: it could not start.
     path = compose.environment(service)[variable]
-    mount = next(m for m in compose.mounts(service) if path.startswith(m.target + "/"))
-    assert mount.read_only
-    assert (REPO / mount.source).resolve() == REPO / "deploy" / "config"
+    mounts = [m for m in compose.mounts(service) if path.startswith(m.target + "/")]
+    assert mounts, f"{service}: {variable}={path} but nothing is mounted there"
+    assert mounts[0].read_only
+    assert (REPO / mounts[0].source).resolve() == REPO / "deploy" / "config"
 
 
 def test_services_in_production_refuse_example_secrets(compose: Compose) -> None:

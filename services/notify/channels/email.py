@@ -6,8 +6,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from dataclasses import dataclass
-from email.message import EmailMessage
-from email.utils import formatdate
+from email.header import Header
+from email.mime.multipart import MIMEMultipart
+from email.mime.text import MIMEText
+from email.utils import formataddr, formatdate, parseaddr
 
 import aiosmtplib
 
@@ -27,19 +29,34 @@ class SmtpOptions:
     use_tls: bool
 
 
-def build_email(
-    channel: EmailChannel, message: Message, delivery_id: str, sender: str
-) -> EmailMessage:
-    mail = EmailMessage()
-    mail["Subject"] = message.title
-    mail["From"] = sender
-    mail["To"] = ", ".join(channel.to)
+@dataclass(frozen=True)
+class Mail:
+    """One e-mail, ready for the wire: its envelope and its bytes."""
+
+    sender: str
+    recipients: list[str]
+    content: bytes
+
+
+def _address(value: str) -> str:
+    """An address header with a non-ASCII display name encoded (RFC 2047)."""
+    return formataddr(parseaddr(value), charset="utf-8")
+
+
+def build_email(channel: EmailChannel, message: Message, delivery_id: str, sender: str) -> Mail:
+    # The legacy email.mime classes, not EmailMessage: EmailMessage parses every header
+    # through its header registry and is flattened again by aiosmtplib, which took half
+    # of notify's CPU under load (py-spy); this builds the same MIME in a fifth of it.
+    mail = MIMEMultipart("alternative")
+    mail["Subject"] = Header(message.title, "utf-8", header_name="Subject").encode()
+    mail["From"] = _address(sender)
+    mail["To"] = ", ".join(_address(to) for to in channel.to)
     mail["Date"] = formatdate(localtime=False)
     mail["Message-ID"] = f"<{delivery_id}@gongzhi>"
     mail["X-Gongzhi-Delivery-Id"] = delivery_id
-    mail.set_content(message.text)
-    mail.add_alternative(message.html, subtype="html")
-    return mail
+    mail.attach(MIMEText(message.text, "plain", "utf-8"))
+    mail.attach(MIMEText(message.html, "html", "utf-8"))
+    return Mail(parseaddr(sender)[1], [parseaddr(to)[1] for to in channel.to], mail.as_bytes())
 
 
 def _is_temporary(code: int) -> bool:
@@ -58,11 +75,13 @@ class SmtpPool:
         self._idle: list[aiosmtplib.SMTP] = []
         self._slots = asyncio.Semaphore(size)
 
-    async def send(self, mail: EmailMessage) -> None:
+    async def send(self, mail: Mail) -> None:
         async with self._slots:
             session = self._idle.pop() if self._idle else await self._open()
             try:
-                await session.send_message(mail, timeout=self.timeout)
+                await session.sendmail(
+                    mail.sender, mail.recipients, mail.content, timeout=self.timeout
+                )
             except BaseException:
                 with contextlib.suppress(Exception):
                     session.close()

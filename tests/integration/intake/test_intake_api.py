@@ -68,7 +68,13 @@ async def test_a_complaint_posted_twice_is_published_once_with_one_id(
     assert event["complaint_id"] == first.json()["complaint_id"]
     assert event["description"] == "3棟2單元樓道有人飛線充電"
     assert event["ingress"] == "http"
-    assert event["schema_version"] == 1
+    assert event["schema_version"] == 2
+    # The reporter asked to stay hidden: masked phone, no name, the contact sealed.
+    assert event["reporter"]["name"] is None
+    assert event["reporter"]["masked_phone"] == "138****5678"
+    assert event["reporter"]["contact"]["key_id"] == "dev"
+    assert "13812345678" not in json.dumps(event, ensure_ascii=False)
+    assert "張女士" not in json.dumps(event, ensure_ascii=False)
 
 
 async def test_bad_requests_get_clear_errors(

@@ -60,6 +60,7 @@ async def test_each_channel_gets_one_chinese_alert_with_the_phone_only_for_agenc
     assert body["complaint"]["reporter"] == {"name": "張女士", "phone": PHONE}
     assert "請牽頭辦理" in body["text"]
     assert body["link"] == "https://gongzhi.example/v1/complaints/c-channels"
+    assert body["console_link"] == "https://gongzhi.example/console/complaints/c-channels"
 
     # Firm webhook and WeCom robot: masked phone.
     [firm] = http_receiver.requests("/hooks/pf-dianzhong")
@@ -95,7 +96,7 @@ async def test_each_channel_gets_one_chinese_alert_with_the_phone_only_for_agenc
     assert f"投遞編號：{delivery_id}" in text
     assert f"反映人：張女士 {PHONE}" in text
     assert "簽收時限：2026-11-28 09:00" in text
-    assert "https://gongzhi.example/v1/complaints/c-channels" in mail.part("text/html")
+    assert "https://gongzhi.example/console/complaints/c-channels" in mail.part("text/html")
 
     stored = await deliveries(notify_settings)
     assert len(stored) == 6

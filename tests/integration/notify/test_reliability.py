@@ -13,7 +13,6 @@ from pymongo import AsyncMongoClient
 from devtools.loopback import produce
 from devtools.receivers import HttpReceiver, SmtpReceiver
 from services.notify.planning import plan_deliveries
-from services.notify.sealing import Sealer
 from services.notify.settings import NotifySettings
 from services.notify.store import DeliveryStore
 from services.notify.triggers import from_routed
@@ -164,9 +163,7 @@ async def test_a_delivery_left_by_a_dead_instance_is_attempted_by_the_partitions
     trigger = from_routed(routed("c-lost", lead="housing", support=[]))
     [planned] = plan_deliveries(trigger, load_directory(notify_settings.directory_path or ""))
     client: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(infra.mongodb_url, tz_aware=True)
-    store = DeliveryStore(
-        client[notify_settings.mongo.database], Sealer(notify_settings.seal_key())
-    )
+    store = DeliveryStore(client[notify_settings.mongo.database])
     # What an instance leaves when it dies after recording a delivery (the trigger's
     # offset committed), before its outcome was recorded: the delivery and its marker.
     partition = partition_of("c-lost", 2)
@@ -192,7 +189,7 @@ async def test_of_instances_recording_the_same_deliveries_exactly_one_holds_each
 ) -> None:
     directory = load_directory(notify_settings.directory_path or "")
     client: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(infra.mongodb_url, tz_aware=True)
-    stores = [DeliveryStore(client[notify_settings.mongo.database], Sealer("k")) for _ in range(4)]
+    stores = [DeliveryStore(client[notify_settings.mongo.database]) for _ in range(4)]
     try:
         for round_ in range(10):
             triggers = [

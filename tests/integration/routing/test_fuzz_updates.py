@@ -19,6 +19,7 @@ from hypothesis import strategies as st
 
 from devtools.loopback import produce
 from shared.events import Channel, ComplaintReceived, Rating, Reporter, UpdateType
+from shared.sealing import dev_key_ring
 from shared.topics import (
     COMPLAINTS_RECEIVED,
     COMPLAINTS_REJECTED,
@@ -146,7 +147,9 @@ async def _route_a_complaint(prefix: str, bootstrap: str) -> tuple[str, str]:
         # links it to the previous example's complaint as a duplicate.
         compound_id=f"cx-fuzz-{uuid.uuid4().hex[:8]}",
         description="小区垃圾堆放多日无人清理",
-        reporter=Reporter(name="李先生", phone="13812345678"),
+        reporter=dev_key_ring().sealed_reporter(
+            complaint_id, Reporter(name="李先生", phone="13812345678")
+        ),
         ingress="kafka",
     )
     await produce(

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 from collections.abc import AsyncIterator
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -15,8 +17,10 @@ from services.intake.app import create_app as create_intake
 from services.intake.settings import DEMO_API_KEY, IntakeSettings
 from services.routing.app import create_app
 from services.routing.settings import RoutingSettings
+from shared.datafile import DataFileError
 from shared.events import Channel, ComplaintReceived, Reporter
 from shared.ids import stable_id
+from shared.sealing import dev_key_ring
 from shared.settings import KafkaSettings, MongoSettings
 from shared.topics import (
     COMPLAINTS_ESCALATED,
@@ -27,6 +31,7 @@ from shared.topics import (
     COMPLAINTS_UPDATED,
     INGRESS_UPDATES,
     dead_letter_topic,
+    responder_updates_topic,
 )
 from tests.support import collect, produce, serving, unique_name, wait_for
 
@@ -59,7 +64,9 @@ def received(compound_id: str, description: str, category: str | None = None) ->
         compound_id=compound_id,
         category=category,
         description=description,
-        reporter=Reporter(name="張女士", phone="13812345678", hide_identity=True),
+        reporter=dev_key_ring().sealed_reporter(
+            complaint_id, Reporter(name="張女士", phone="13812345678", hide_identity=True)
+        ),
         ingress="kafka",
     )
 
@@ -125,7 +132,10 @@ async def test_received_complaint_is_routed_once_even_when_delivered_twice(
     assert routed["lead"] == {"responder_id": "fire", "kind": "fire"}
     assert [s["responder_id"] for s in routed["support"]] == ["cx-002-committee", "cm-xueqiao"]
     assert routed["summary"]["category"] == "flying_wire_charging"
-    assert routed["summary"]["reporter"]["phone"] == "13812345678"
+    # Routing passes the reporter on as intake sealed it: masked, no name, sealed contact.
+    assert routed["summary"]["reporter"] == flying.model_dump(mode="json")["reporter"]
+    assert routed["summary"]["reporter"]["masked_phone"] == "138****5678"
+    assert "13812345678" not in json.dumps(routed, ensure_ascii=False)
     assert routed["category_source"] == "classified"
     everything = await events_on(
         kafka_settings, COMPLAINTS_ROUTED, until=lambda r: False, timeout=2
@@ -204,6 +214,9 @@ async def test_updates_over_http_follow_the_lifecycle(
         ("reopened", "in_progress"),
     ]
     assert updates[0]["on_time"] is True
+    # The audit: each change names the API key it came through (the reopening too: the
+    # dissatisfied rating caused it).
+    assert [u["via"] for u in updates] == ["key:demo"] * 4
     assert updates[3]["lead"]["responder_id"] == "pf-dianzhong"
     assert updates[3]["summary"]["compound_id"] == "cx-001"
 
@@ -263,6 +276,55 @@ async def test_ingress_updates_are_applied_or_answered_with_reasons(
     assert rejected[0]["actor_id"] == "pf-dianzhong"
     assert rejected[1]["reasons"][0]["field"] == "actor_id"  # missing field
     assert len(dead) == 1
+
+
+async def test_a_responder_system_posts_on_its_own_topic_and_only_as_itself(
+    kafka_settings: KafkaSettings, mongo_settings: MongoSettings, tmp_path: Path
+) -> None:
+    """The firm's principal may write only ingress.updates.pf-dianzhong (the ACLs, see
+    tests/integration/deploy/test_kafka_acls.py); routing makes sure the updates on it
+    are the firm's own and records the principal they came through."""
+    systems = tmp_path / "kafka-systems.yaml"
+    systems.write_text("responders: [pf-dianzhong]\n")
+    parking = received("cx-001", "小区车辆乱停乱放")
+    cid = parking.complaint_id
+    firm_topic = kafka_settings.topic(responder_updates_topic("pf-dianzhong"))
+    app = create_app(settings_for(kafka_settings, mongo_settings, kafka_systems_path=str(systems)))
+    async with serving(app):
+        await publish_received(kafka_settings, parking)
+        [routed] = await routed_for(kafka_settings, cid)
+        assert routed["lead"]["responder_id"] == "pf-dianzhong"
+        await produce(
+            kafka_settings.bootstrap_servers,
+            firm_topic,
+            [
+                # The firm posting as the community: refused, the complaint untouched.
+                (cid.encode(), f'{{"complaint_id":"{cid}","type":"acknowledged","actor_id":"cm-xueqiao"}}'.encode()),
+                # Keyed by something else: forwarded to the complaint's owner, still checked.
+                (b"x", f'{{"complaint_id":"{cid}","type":"in_progress","actor_id":"fire"}}'.encode()),
+                (cid.encode(), f'{{"complaint_id":"{cid}","type":"acknowledged","actor_id":"pf-dianzhong"}}'.encode()),
+            ],
+        )  # fmt: skip
+        rejected = await events_on(kafka_settings, COMPLAINTS_REJECTED, until=lambda r: len(r) >= 2)
+        updated = await events_on(kafka_settings, COMPLAINTS_UPDATED, until=lambda r: len(r) >= 1)
+    assert sorted(r["actor_id"] for r in rejected) == ["cm-xueqiao", "fire"]
+    for refusal in rejected:
+        assert refusal["origin_topic"] == firm_topic
+        [reason] = refusal["reasons"]
+        assert reason["field"] == "actor_id"
+        assert "pf-dianzhong only" in reason["message"]
+    [accepted] = updated
+    assert (accepted["type"], accepted["actor_id"]) == ("acknowledged", "pf-dianzhong")
+    assert accepted["via"] == "kafka:pf-dianzhong"
+
+
+def test_a_responder_system_unknown_to_the_directory_stops_routing(
+    kafka_settings: KafkaSettings, mongo_settings: MongoSettings, tmp_path: Path
+) -> None:
+    systems = tmp_path / "kafka-systems.yaml"
+    systems.write_text("responders: [pf-nowhere]\n")
+    with pytest.raises(DataFileError, match="pf-nowhere"):
+        create_app(settings_for(kafka_settings, mongo_settings, kafka_systems_path=str(systems)))
 
 
 @contextlib.asynccontextmanager

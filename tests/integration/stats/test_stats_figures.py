@@ -6,6 +6,7 @@ from __future__ import annotations
 import csv
 import io
 import random
+import re
 import subprocess
 import sys
 from collections.abc import AsyncIterator
@@ -18,6 +19,7 @@ from pymongo import AsyncMongoClient
 
 from services.stats.render import percent
 from services.stats.watch import latest_snapshots
+from shared.auth import DEMO_API_KEY
 from shared.broker import ensure_topics
 from shared.events import StatsSnapshot
 from shared.settings import KafkaSettings, MongoSettings
@@ -175,21 +177,41 @@ async def test_csv_opens_with_the_csv_module_and_matches_the_json(served: Served
     assert negotiated.text == answer.text
 
 
-async def test_dashboard_page_holds_the_figures_of_the_api(served: Served) -> None:
+async def test_the_dashboard_is_the_desk_and_holds_the_figures_of_the_api(served: Served) -> None:
     figures = await served.figures(period="2026-10")
-    answer = await served.stats.get("/dashboard", period="2026-10")
+    async with httpx.AsyncClient(base_url=served.stats.url, timeout=10) as browser:
+        moved = await browser.get("/dashboard", params={"period": "2026-10"})
+        assert moved.status_code == 307
+        desk = moved.headers["location"]
+        assert desk == "/console/desk?period=2026-10"
+        # The desk is an operator's: without a sign-in it sends the browser to sign in.
+        unsigned = await browser.get(desk)
+        assert unsigned.status_code == 303
+        assert unsigned.headers["location"] == "/console/login?next=%2Fconsole%2Fdesk"
+        form = await browser.get("/console/login")
+        token = re.search(r'name="csrf" value="([0-9a-f]+)"', form.text)
+        assert token is not None
+        signed = await browser.post(
+            "/console/login", data={"csrf": token.group(1), "api_key": DEMO_API_KEY}
+        )
+        assert (signed.status_code, signed.headers["location"]) == (303, "/console")
+        answer = await browser.get(desk)
     assert answer.status_code == 200
     page = answer.text
-    assert "<svg" in page
-    assert "<script" not in page
+    assert 'http-equiv="refresh"' not in page
+    city = page.split('id="city-rates"', 1)[1].split("</section>", 1)[0]
+    for rate in figures["rates"].values():
+        assert percent(rate) in city
+    counts = figures["counts"]
+    assert f"{counts['received']} / {counts['routed']}" in city
+    assert f"{counts['acknowledge_overdue']} / {counts['resolve_overdue']}" in city
+    ranking = page.split('id="ranking"', 1)[1].split("</section>", 1)[0]
     for responder, data in figures["responders"].items():
-        assert responder in page
-        for rate in data["rates"].values():
-            assert percent(rate) in page
-    city_row = page.split("City-wide", 1)[1].split("</tr>", 2)[1]
-    for name in ("received", "routed", "resolved", "bounces", "escalations"):
-        assert f"<td>{figures['counts'][name]}</td>" in city_row
-    assert percent(figures["rates"]["satisfaction_rate"]) in city_row
+        row = ranking.split(f'data-responder="{responder}"', 1)[1].split("</tr>", 1)[0]
+        for name, rate in data["rates"].items():
+            assert re.search(
+                rf'data-rate="{name}"><span class="val">{re.escape(percent(rate))}<', row
+            )
 
 
 async def test_snapshot_topic_holds_the_latest_figures_per_scope(served: Served) -> None:

@@ -12,8 +12,9 @@ from services.routing.policy import RoutingPolicy
 from shared.directory import Directory
 from shared.events import HotspotDetected, NotificationReason
 from tests.unit.hotspots.conftest import WIRES, reported
+from tests.unit.notify.builders import CONTACTS
 
-RENDERER = Renderer(public_base_url="https://gongzhi.example/")
+RENDERER = Renderer(public_base_url="https://gongzhi.example/", contacts=CONTACTS)
 
 
 def detected(

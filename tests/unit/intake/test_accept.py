@@ -18,9 +18,13 @@ from services.intake.handlers import (
     admit_requests,
 )
 from shared.consuming import Origin, Refusal
-from shared.events import ComplaintSubmission
+from shared.events import ComplaintReceived, ComplaintSubmission
 from shared.mongo import Document
+from shared.privacy import contains_full_phone
+from shared.sealing import dev_key_ring
 from tests.unit.fakes import FakePublisher
+
+CONTACTS = dev_key_ring()
 
 NOW = datetime(2026, 11, 28, 8, 0, tzinfo=UTC)
 
@@ -70,6 +74,7 @@ def deps(store: FakeStore, received: FakePublisher | None = None) -> IntakeDeps:
         store=store,
         received=received or FakePublisher(),
         rejected=FakePublisher(),
+        contacts=CONTACTS,
         clock=lambda: NOW,
     )
 
@@ -165,3 +170,44 @@ def test_rejected_event_masks_phones_and_is_stable_per_offset() -> None:
     assert "13812345678" not in first.excerpt
     assert "138****5678" in first.excerpt
     assert first.reasons[0].message == "not valid JSON"
+
+
+@pytest.mark.parametrize("hidden", [True, False])
+async def test_the_event_carries_the_phone_masked_and_the_contact_sealed(hidden: bool) -> None:
+    store, received = FakeStore(), FakePublisher()
+    reporter = {"name": "張女士", "phone": "13812345678", "hide_identity": hidden}
+    [complaint_id] = await admit([submission(reporter=reporter)], "http", deps(store, received))
+    body = received.sent[0][1]
+    assert not contains_full_phone(body.decode())
+    assert ("張女士" in body.decode()) is not hidden  # the name only when not hidden
+    event = ComplaintReceived.model_validate_json(body)
+    assert event.reporter is not None
+    assert event.reporter.masked_phone == "138****5678"
+    opened = CONTACTS.open_reporter(complaint_id, event.reporter)
+    assert opened is not None
+    assert (opened.name, opened.phone, opened.hide_identity) == ("張女士", "13812345678", hidden)
+
+
+async def test_phones_and_a_hidden_name_in_the_residents_words_are_withheld() -> None:
+    store, received = FakeStore(), FakePublisher()
+    words = submission(
+        description="我是張女士，樓道飛線充電，請打13812345678", location="3棟 張女士家門口"
+    )
+    await admit([words], "http", deps(store, received))
+    event = ComplaintReceived.model_validate_json(received.sent[0][1])
+    assert event.description == "我是***，樓道飛線充電，請打138****5678"
+    assert event.location == "3棟 ***家門口"
+
+
+def test_rejected_event_withholds_the_reporters_name() -> None:
+    raw = orjson.dumps(
+        {"source": "x", "channel": "fax", "reporter": {"name": "張女士", "phone": "13812345678"}}
+    )
+    escaped = b'{"channel": "fax", "reporter": {"name": "\\u5f35\\u5973\\u58eb"}}'
+    for body in (raw, escaped):
+        refusal = Refusal(Origin("ingress.complaints", 1, 7), body, "invalid")
+        event = rejected_event(refusal, orjson.loads(body))
+        assert "張女士" not in event.excerpt
+        assert "\\u5f35" not in event.excerpt
+        assert "***" in event.excerpt
+        assert not contains_full_phone(event.excerpt)

@@ -79,6 +79,27 @@ def test_a_responder_key_reads_only_its_own_and_an_operator_key_everything() -> 
     assert responders_of(key("update:*", "submit:hl")) == set()
 
 
+def test_the_local_stack_has_one_documented_key_per_role() -> None:
+    ring = build_key_ring(keys_json=None, keys_file=None, environment="local")
+    firm = ring.identify("gongzhi-demo-pf-dianzhong")
+    operator = ring.identify("gongzhi-demo-operator")
+    assert firm is not None
+    assert responders_of(firm) == {"pf-dianzhong"}
+    assert firm.allows("update", "pf-dianzhong")
+    assert not firm.allows("update", "fire")
+    assert operator is not None
+    assert responders_of(operator) is None
+    assert not operator.allows("update", "pf-dianzhong")
+
+
+def test_production_refuses_every_demo_key() -> None:
+    keys = json.dumps(
+        [{"name": "f", "sha256": hash_key("gongzhi-demo-fire"), "scopes": ["update:fire"]}]
+    )
+    with pytest.raises(ValueError, match="demo API keys are not allowed"):
+        build_key_ring(keys_json=keys, keys_file=None, environment="production")
+
+
 def test_production_refuses_the_demo_key() -> None:
     keys = json.dumps([{"name": "d", "sha256": hash_key(DEMO_API_KEY), "scopes": ["admin"]}])
     with pytest.raises(ValueError, match="demo API key"):

@@ -23,6 +23,11 @@ from shared.events import (
     Urgency,
 )
 from shared.ids import stable_id
+from shared.sealing import dev_key_ring
+
+CONTACTS = dev_key_ring()
+"""The key ring the builders seal with, as intake would (services built in tests get
+the same development ring from their settings)."""
 
 PHONE = "13812345678"
 MASKED = "138****5678"
@@ -41,6 +46,7 @@ def assignee(responder_id: str) -> Assignee:
 
 
 def summary(
+    complaint_id: str = "c-1",
     *,
     category: str = "flying_wire_charging",
     category_name: str = "飛線充電",
@@ -56,9 +62,12 @@ def summary(
         community_id="cm-xueqiao",
         description="3棟2單元樓道有人飛線充電",
         location="3棟2單元",
-        reporter=reporter
-        if reporter is not None
-        else Reporter(name="張女士", phone=PHONE, hide_identity=False),
+        reporter=CONTACTS.sealed_reporter(
+            complaint_id,
+            reporter
+            if reporter is not None
+            else Reporter(name="張女士", phone=PHONE, hide_identity=False),
+        ),
         channel=Channel.HOTLINE,
     )
 
@@ -76,7 +85,7 @@ def routed(
         event_id=stable_id(complaint_id, "routed", round_),
         occurred_at=ROUTED_AT,
         complaint_id=complaint_id,
-        summary=summary(**summary_options),
+        summary=summary(complaint_id, **summary_options),
         category_source="given",
         lead=assignee(lead),
         support=[assignee(s) for s in (support if support is not None else ["pf-dianzhong"])],
@@ -102,7 +111,7 @@ def escalated(
         lead=assignee("pf-dianzhong"),
         escalated_to=[assignee(r) for r in (to or ["housing", "cm-xueqiao"])],
         reason="物業公司超過1小時未簽收",
-        summary=summary(),
+        summary=summary(complaint_id),
     )
 
 
@@ -111,7 +120,7 @@ def reminded(complaint_id: str = "c-1") -> ComplaintReminded:
         complaint_id=complaint_id,
         lead=assignee("fire"),
         acknowledge_by=ROUTED_AT + timedelta(hours=1),
-        summary=summary(),
+        summary=summary(complaint_id),
     )
 
 
@@ -129,7 +138,7 @@ def reopened(
             acknowledge_by=ROUTED_AT + timedelta(days=3),
             resolve_by=ROUTED_AT + timedelta(days=10),
         ),
-        summary=summary(),
+        summary=summary(complaint_id),
     )
 
 

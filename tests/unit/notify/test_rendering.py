@@ -14,6 +14,7 @@ from services.notify.triggers import (
 )
 from shared.events import Reporter
 from tests.unit.notify.builders import (
+    CONTACTS,
     MASKED,
     PHONE,
     directory,
@@ -32,7 +33,7 @@ DIRECTORY = directory(
         responder("cm-xueqiao", "community", contact_details=True, channels=[]),
     ]
 )
-RENDERER = Renderer(public_base_url="https://gongzhi.example/")
+RENDERER = Renderer(public_base_url="https://gongzhi.example/", contacts=CONTACTS)
 
 
 def render(trigger: Trigger, responder_id: str) -> dict[str, str]:
@@ -55,7 +56,9 @@ def test_routed_alert_says_what_where_how_urgent_when_and_links() -> None:
     # 00:00 UTC is 08:00 in Shanghai; acknowledge within 1 h, resolve within 24 h.
     assert "簽收時限：2026-11-28 09:00" in text
     assert "辦結時限：2026-11-29 08:00" in text
-    assert "https://gongzhi.example/v1/complaints/c-1" in text
+    # A person opens the console's page; the API's address stays for systems.
+    assert "https://gongzhi.example/console/complaints/c-1" in text
+    assert "/v1/complaints/" not in text
     assert "投遞編號：delivery-123" in text
 
 

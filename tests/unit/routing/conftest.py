@@ -14,6 +14,7 @@ from services.routing.settings import default_policy_path
 from services.routing.state import OPEN_STATUSES, ComplaintState
 from shared.directory import Directory, default_directory_path, load_directory
 from shared.events import Channel, ComplaintReceived, Reporter
+from shared.sealing import dev_key_ring
 
 
 @pytest.fixture(scope="session")
@@ -47,7 +48,9 @@ def received(
         compound_id=compound_id,
         category=category,
         description=description,
-        reporter=Reporter(name="張女士", phone="13812345678", hide_identity=True),
+        reporter=dev_key_ring().sealed_reporter(
+            complaint_id, Reporter(name="張女士", phone="13812345678", hide_identity=True)
+        ),
         ingress="kafka",
     )
 

@@ -26,7 +26,10 @@ def test_shipped_duplicates_section(policy: RoutingPolicy) -> None:
     assert dups.window == timedelta(hours=24)
     assert policy.duplicate_window == dups.window
     assert dups.possible_score < dups.link_score <= dups.strong_score
-    assert dups.synonyms[0][:2] == ["電動車", "電瓶車"]
+    assert dups.synonyms[0][:2] == ["飛線", "私拉電線"]
+    # The things a firm leaves lying are subjects: another one is another problem.
+    assert ["電動車", "電瓶車"] in [group[:2] for group in dups.subjects]
+    assert any(group[0] == "垃圾" for group in dups.subjects)
     assert any("不亮" in group and "失靈" in group for group in dups.faults)
     facilities = {group[0] for group in dups.facilities}
     assert {
@@ -47,8 +50,8 @@ def test_shipped_duplicates_section(policy: RoutingPolicy) -> None:
         ("    - [露台]\n", "    - [露台, 電梯]\n", "'電梯' is in facilities"),
         (
             "    - [外賣]",
-            "    - [外賣, 電瓶車]",
-            "'電瓶車' is in synonyms[0] (電動車) and in subjects",
+            "    - [外賣, 私家車]",
+            "'私家車' is in synonyms[4] (汽車) and in subjects",
         ),
         ("  stop_words: [小區,", "  stop_words: [臭, 小區,", "stop word '臭' is also in faults"),
         (

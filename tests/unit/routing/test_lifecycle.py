@@ -143,7 +143,12 @@ def test_dissatisfied_rating_reopens_with_the_same_lead_and_a_fresh_resolve_due(
     assert (rated["type"], rated["rating"]) == ("rated", "dissatisfied")
     assert reopened["type"] == "reopened"
     assert reopened["lead"]["responder_id"] == "fire"
-    assert reopened["summary"]["reporter"]["phone"] == "13812345678"
+    # The reporter travels as intake sealed it: masked, the contact sealed, untouched.
+    assert reopened["summary"]["reporter"]["masked_phone"] == "138****5678"
+    sealed = state.summary.reporter
+    assert sealed is not None
+    assert sealed.contact is not None
+    assert reopened["summary"]["reporter"]["contact"] == sealed.contact.model_dump()
     assert state.status == "in_progress"
     assert state.rating == Rating.DISSATISFIED
     assert state.due is not None

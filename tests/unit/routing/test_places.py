@@ -109,6 +109,8 @@ def test_a_storey_with_no_building_named_may_be_either() -> None:
         ("东门", "西门", "conflict"),
         ("北侧", "南侧", "conflict"),
         ("3栋", "3栋2单元", "partial"),
+        ("3栋2单元", "3栋5楼", "crossed"),  # each names what the other leaves out
+        ("A区车库出口", "西门", "unrelated"),
         ("3栋", "小区里", "one_sided"),
         ("小区里", "小区的路上", "neither"),
     ],

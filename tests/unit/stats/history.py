@@ -40,6 +40,7 @@ from shared.events import (
     UpdateKind,
     Urgency,
 )
+from shared.sealing import dev_key_ring
 from shared.topics import (
     COMPLAINTS_ESCALATED,
     COMPLAINTS_RECEIVED,
@@ -96,7 +97,9 @@ class Script:
                     compound_id=compound,
                     category=category,
                     description=f"complaint {name}: call me on {PHONE}",
-                    reporter=reporter,
+                    reporter=None
+                    if reporter is None
+                    else dev_key_ring().sealed_reporter(self.cid(name), reporter),
                     ingress="http",
                 ),
             )

@@ -1,4 +1,5 @@
-"""CSV, dashboard and watch table: the same numbers as the figures they show."""
+"""CSV and watch table: the same numbers as the figures they show (the desk that
+replaced the dashboard: tests/unit/stats/console/test_desk.py)."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ from datetime import UTC, datetime
 
 from services.stats.figures import Filters, compute
 from services.stats.periods import Scope
-from services.stats.render import dashboard, percent, to_csv
+from services.stats.render import to_csv
 from services.stats.watch import render_table
 from tests.unit.stats.derived import records
 from tests.unit.stats.history import OCTOBER_COUNTS, october
@@ -32,25 +33,6 @@ def test_csv_rows_parse_back_to_the_json_counts() -> None:
         if r["scope"] == "all" and r["metric"].startswith("counts.")
     }
     assert counts == OCTOBER_COUNTS
-
-
-def test_dashboard_is_self_contained_html_with_every_responders_rates() -> None:
-    complaints, notes = _inputs()
-    figures = compute(complaints, notes, "2026-10", Filters(), NOW, rejected=1)
-    page = dashboard(figures)
-    assert page.count("<svg") == 2
-    assert "<script" not in page
-    assert "http://" not in page.replace('xmlns="http://www.w3.org/2000/svg"', "")
-    for responder, data in figures["responders"].items():
-        assert f"<th>{responder}</th>" in page
-        for rate in data["rates"].values():
-            assert percent(rate) in page
-
-
-def test_dashboard_escapes_what_it_shows() -> None:
-    figures = compute([], [], "2026-10", Filters(category="<b>"), NOW)
-    figures["responders"] = {"<script>x</script>": figures | {"by_category": {}}}
-    assert "<script>" not in dashboard(figures)
 
 
 def test_watch_ranks_responders_by_response_then_resolution_then_satisfaction() -> None:
