@@ -212,6 +212,11 @@ def install_error_handlers(app: FastAPI, *, union_tags: Iterable[str] = ()) -> N
         return _answer(500, error_body("internal", "internal error; it has been logged"))
 
     _document_errors(app)
+    # A query parameter the operation does not take is refused too (a typo would
+    # otherwise be answered as if it had not been sent).
+    from shared.http_query import refuse_undocumented_query  # it builds on this module
+
+    refuse_undocumented_query(app)
 
 
 # --- OpenAPI ----------------------------------------------------------------------------

@@ -209,3 +209,21 @@ async def test_a_tracking_token_is_refused_for_any_other_complaint_before_any_lo
     assert (in_query.status_code, in_query.json()["code"]) == (401, "unknown_token")
     assert (nothing.status_code, nothing.json()["code"]) == (401, "missing_credentials")
     assert (hotspot.status_code, hotspot.json()["code"]) == (403, "forbidden")
+
+
+async def test_a_query_parameter_the_operation_does_not_take_is_refused() -> None:
+    """A typo (``perod``) is a 422 naming it, not this month's figures; routes outside
+    the document (the dashboard's redirect) and /health are left alone."""
+    app = stats_app(StatsSettings(environment="test", public_figures=True))
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
+        typo = await client.get("/v1/stats", params={"perod": "2026-10"})
+        blank = await client.get("/v1/stats?=false")
+        redirect = await client.get("/dashboard", params={"perod": "2026-10"})
+    assert typo.status_code == 422, typo.text
+    body = ErrorBody.model_validate(typo.json())
+    assert (body.code, body.field, body.errors[0].location) == ("invalid", "perod", "query")
+    assert body.errors[0].code == "extra_forbidden"
+    assert "period" in body.message  # says what the operation takes
+    assert blank.status_code == 422
+    assert redirect.status_code == 307
