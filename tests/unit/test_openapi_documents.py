@@ -219,6 +219,7 @@ async def test_a_query_parameter_the_operation_does_not_take_is_refused() -> Non
     async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
         typo = await client.get("/v1/stats", params={"perod": "2026-10"})
         blank = await client.get("/v1/stats?=false")
+        twice = await client.get("/v1/stats?responder=&responder=false")
         redirect = await client.get("/dashboard", params={"perod": "2026-10"})
     assert typo.status_code == 422, typo.text
     body = ErrorBody.model_validate(typo.json())
@@ -226,4 +227,5 @@ async def test_a_query_parameter_the_operation_does_not_take_is_refused() -> Non
     assert body.errors[0].code == "extra_forbidden"
     assert "period" in body.message  # says what the operation takes
     assert blank.status_code == 422
+    assert (twice.status_code, twice.json()["errors"][0]["code"]) == (422, "repeated_parameter")
     assert redirect.status_code == 307
