@@ -55,7 +55,8 @@ def stack(infra: Infra, tmp_path_factory: pytest.TempPathFactory) -> Iterator[St
     smtp = SmtpReceiver().start()
     ports = {name: free_port() for name in SERVICES}
     keys = [
-        {"name": "operator", "sha256": hash_key(OPERATOR_KEY), "scopes": ["admin"]},
+        # ``contact`` too (admin does not imply it), so the callback desk's door is opened.
+        {"name": "operator", "sha256": hash_key(OPERATOR_KEY), "scopes": ["admin", "contact"]},
         {"name": "firm", "sha256": hash_key(FIRM_KEY), "scopes": ["update:pf-dianzhong"]},
     ]
     stack = Stack(
@@ -185,7 +186,7 @@ def test_a_real_complaint_and_its_figures_read_as_documented(
     stack: Stack, stats_api: schemathesis.BaseSchema, intake_api: schemathesis.BaseSchema
 ) -> None:
     """Generated ids name no complaint, so a real one is submitted and its view, the
-    figures (JSON and CSV) and routing's answers to its updates are
+    figures (JSON and CSV), the opening of its contact and routing's answers to its updates are
     checked against the documents."""
     complaint = {
         "source": "hotline-12345",
@@ -223,6 +224,16 @@ def test_a_real_complaint_and_its_figures_read_as_documented(
         headers={"X-Tracking-Token": token}
     )
     assert "13812345678" not in masked.text
+
+    # The callback desk opens the sealed contact: the full phone, as documented.
+    contact = stats_api["/v1/complaints/{complaint_id}/contact"]["POST"].Case(
+        path_parameters={"complaint_id": complaint_id},
+        body={"reason": "callback about the rating"},
+        media_type="application/json",
+    )
+    opened = contact.call_and_validate(headers=AUTH)
+    assert opened.status_code == 200, opened.text
+    assert opened.json()["phone"] == "13812345678"
 
     # Routing's answers to updates, which generated ids never reach: each status and
     # body as the update operation documents it.
