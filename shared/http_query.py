@@ -118,6 +118,40 @@ class UndocumentedQueryRefusal:
         await send({"type": "http.response.body", "body": payload})
 
 
+def _without_null(schema: dict[str, Any]) -> dict[str, Any]:
+    """``anyOf: [X, null]`` as ``X``: FastAPI's rendering of an optional parameter."""
+    branches = schema.get("anyOf")
+    if not isinstance(branches, list):
+        return schema
+    kept = [b for b in branches if b != {"type": "null"}]
+    if len(kept) != 1 or len(kept) == len(branches):
+        return schema
+    return {**{k: v for k, v in schema.items() if k != "anyOf"}, **kept[0]}
+
+
+def document_wire_parameters(app: FastAPI) -> None:
+    """A query, header or path parameter is absent or text: null is no value it can
+    carry, so an optional one is documented as its type alone (FastAPI writes
+    ``anyOf: [string, null]``, which tells clients and schemathesis a null could be sent)."""
+    generate = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is not None:
+            return app.openapi_schema
+        schema = generate()
+        for operations in schema.get("paths", {}).values():
+            for operation in operations.values():
+                for parameter in operation.get("parameters", []):
+                    if "schema" in parameter:
+                        parameter["schema"] = _without_null(parameter["schema"])
+        app.openapi_schema = schema
+        return schema
+
+    setattr(app, "openapi", openapi)  # noqa: B010  (mypy refuses assigning to a method)
+
+
 def refuse_undocumented_query(app: FastAPI) -> None:
-    """Install the refusal on ``app`` (its document is read on the first request)."""
+    """Install the refusal on ``app`` (its document is read on the first request), and
+    document its parameters as the wire carries them."""
+    document_wire_parameters(app)
     app.add_middleware(UndocumentedQueryRefusal, api=app)
