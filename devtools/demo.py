@@ -268,7 +268,7 @@ async def drive(
     bad = await intake.post(
         "/v1/complaints", json={"source": "web", "description": "x"}, headers=AUTH
     )
-    missing = sorted(str(e["loc"][-1]) for e in bad.json()["detail"])
+    missing = sorted(str(e["field"]) for e in bad.json()["errors"])
     print(
         f"demo: a bad HTTP submission was refused: {bad.status_code} (missing/invalid: "
         f"{', '.join(missing)})"

@@ -8,26 +8,65 @@ field is a compatible change; anything else needs a new ``schema_version``.
 
 from __future__ import annotations
 
+import re
 import uuid
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from typing import Annotated, Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints, model_validator
+from pydantic import (
+    AwareDatetime,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    StrictBool,
+    StringConstraints,
+    model_validator,
+)
+from pydantic_core import PydanticCustomError
 
 from shared.privacy import mask_phone
 
 SCHEMA_VERSION = 2
 """2: events carry the reporter masked, with the contact sealed (``SealedReporter``)."""
 
-ShortText = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=128)]
+# Text is stripped before its length and pattern are checked. Each pattern holds for the
+# text as sent too, so that the published schemas say what is accepted: ``\S`` (some
+# character that is not a space) is what "at least one character once stripped" means
+# for the text as sent.
+ShortText = Annotated[
+    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=128, pattern=r"\S")
+]
 Description = Annotated[
-    str, StringConstraints(strip_whitespace=True, min_length=2, max_length=4000)
+    str,
+    StringConstraints(strip_whitespace=True, min_length=2, max_length=4000, pattern=r"\S[\s\S]*\S"),
 ]
 Note = Annotated[str, StringConstraints(strip_whitespace=True, max_length=2000)]
 Phone = Annotated[
-    str, StringConstraints(strip_whitespace=True, pattern=r"^\+?[0-9][0-9 \-]{4,19}$")
+    str,
+    StringConstraints(strip_whitespace=True, pattern=r"^\s*\+?[0-9][0-9 \-]{3,18}[0-9\-]\s*$"),
 ]
+
+
+_RFC3339 = re.compile(r"^\d{4}-\d{2}-\d{2}[Tt]\d{2}:\d{2}:\d{2}(\.\d+)?([Zz]|[+-]\d{2}:\d{2})$")
+
+
+def _rfc3339_only(value: object) -> object:
+    """Pydantic would also take a Unix time (a number, or digits in a string) or a
+    date alone; the contract says an RFC 3339 date-time, so that is what is taken."""
+    if isinstance(value, datetime):
+        return value
+    if not isinstance(value, str) or not _RFC3339.match(value):
+        raise PydanticCustomError(
+            "datetime_format",
+            "Input should be an RFC 3339 date-time with its offset, e.g. 2026-11-28T08:00:00+08:00",
+        )
+    return value
+
+
+DateTimeText = Annotated[AwareDatetime, BeforeValidator(_rfc3339_only)]
+"""A date-time sent by an outside system: RFC 3339 text with an offset."""
 
 
 def utc_now() -> datetime:
@@ -85,7 +124,7 @@ class Reporter(Message):
 
     name: Annotated[str, StringConstraints(strip_whitespace=True, max_length=64)] | None = None
     phone: Phone | None = None
-    hide_identity: bool = False
+    hide_identity: StrictBool = False
 
 
 class SealedContact(Message):
@@ -136,7 +175,7 @@ class ComplaintSubmission(Message):
     description: Description
     location: Annotated[str, StringConstraints(strip_whitespace=True, max_length=200)] | None = None
     reporter: Reporter | None = None
-    occurred_at: AwareDatetime | None = None
+    occurred_at: DateTimeText | None = None
 
 
 class UpdateType(StrEnum):

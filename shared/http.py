@@ -5,13 +5,13 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable
-from typing import Any
+from typing import Any, Literal
 
-from fastapi import APIRouter, FastAPI, Request, Response
-from fastapi.exceptions import RequestValidationError
+from fastapi import APIRouter, Response
 from fastapi.responses import JSONResponse
 from faststream.kafka import KafkaBroker
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from pydantic import BaseModel, Field
 from pymongo import AsyncMongoClient
 
 log = logging.getLogger(__name__)
@@ -30,23 +30,6 @@ def dependency_checks(mongo: AsyncMongoClient[Any], broker: KafkaBroker) -> dict
         return await broker.ping(timeout=2.0)
 
     return {"mongodb": mongo_up, "kafka": kafka_up}
-
-
-def refuse_without_echo(app: FastAPI) -> None:
-    """422 with each field's location and reason. FastAPI's default answer echoes the
-    input back, which may hold a reporter's phone number."""
-
-    @app.exception_handler(RequestValidationError)
-    async def validation_failed(_: Request, exc: RequestValidationError) -> JSONResponse:
-        return JSONResponse(
-            {
-                "detail": [
-                    {"loc": list(err["loc"]), "msg": err["msg"], "type": err["type"]}
-                    for err in exc.errors()
-                ]
-            },
-            status_code=422,
-        )
 
 
 async def stop_tasks(*tasks: asyncio.Task[Any], nudge_seconds: float = 0.5) -> None:
@@ -68,11 +51,29 @@ async def stop_tasks(*tasks: asyncio.Task[Any], nudge_seconds: float = 0.5) -> N
             )
 
 
+class HealthReport(BaseModel):
+    service: str
+    status: Literal["ok", "degraded"]
+    checks: dict[str, str] = Field(
+        description="Each dependency: `ok`, `down`, or `down: <error type>`."
+    )
+
+
+PROMETHEUS_TEXT = "text/plain"
+"""The media type of ``/metrics`` as documented; served with prometheus_client's exact
+``Content-Type`` (``text/plain; version=...; charset=utf-8``)."""
+
+
 def operations_router(service: str, checks: dict[str, HealthCheck]) -> APIRouter:
     """``/health`` answers 200 only when every dependency check passes."""
     router = APIRouter(tags=["operations"])
 
-    @router.get("/health")
+    @router.get(
+        "/health",
+        response_model=HealthReport,
+        summary="Whether the service and its dependencies answer",
+        responses={503: {"model": HealthReport, "description": "A dependency is down."}},
+    )
     async def health() -> JSONResponse:
         results: dict[str, str] = {}
         for name, check in checks.items():
@@ -86,7 +87,18 @@ def operations_router(service: str, checks: dict[str, HealthCheck]) -> APIRouter
             status_code=200 if healthy else 503,
         )
 
-    @router.get("/metrics")
+    @router.get(
+        "/metrics",
+        response_class=Response,
+        summary="Prometheus metrics",
+        description="The Prometheus text exposition format (not JSON).",
+        responses={
+            200: {
+                "description": "Every metric of this process.",
+                "content": {PROMETHEUS_TEXT: {"schema": {"type": "string"}}},
+            }
+        },
+    )
     async def metrics() -> Response:
         return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
 

@@ -19,11 +19,13 @@ from services.intake.limits import BodySizeLimit
 from services.intake.replies import ReplyWaiter
 from services.intake.settings import IntakeSettings
 from services.intake.store import IntakeStore
+from services.intake.update_bodies import UPDATE_TAGS
 from shared.auth import RateLimiter, build_key_ring
 from shared.broker import ensure_topics, make_broker
 from shared.consuming import Discipline, Refusal
 from shared.events import ComplaintReceived, ComplaintRejected, IngressUpdate
-from shared.http import dependency_checks, operations_router, refuse_without_echo
+from shared.http import dependency_checks, operations_router
+from shared.http_errors import install_error_handlers
 from shared.ids import complaint_id_for
 from shared.logs import configure_logging
 from shared.mongo import database, make_mongo_client
@@ -142,7 +144,7 @@ def create_app(settings: IntakeSettings | None = None) -> FastAPI:
     app.state.limiter = RateLimiter(settings.rate_per_second, settings.rate_burst)
     app.state.group = group
     app.state.updates = updates
-    refuse_without_echo(app)
+    install_error_handlers(app, union_tags=UPDATE_TAGS)
     app.include_router(http.router)
     app.include_router(operations_router(SERVICE, dependency_checks(mongo, broker)))
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)

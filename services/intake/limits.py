@@ -1,10 +1,11 @@
-"""An ASGI guard that refuses bodies over the size limit with 413, streamed or not."""
+"""An ASGI guard that refuses bodies over the size limit with 413, streamed or not, in
+the shared error model (``shared.http_errors``)."""
 
 from __future__ import annotations
 
-import json
-
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from shared.http_errors import error_json
 
 
 class BodyTooLargeError(Exception):
@@ -48,9 +49,7 @@ class BodySizeLimit:
                 await self._refuse(send)
 
     async def _refuse(self, send: Send) -> None:
-        body = json.dumps(
-            {"detail": f"request body is larger than {self.max_bytes} bytes"}
-        ).encode()
+        body = error_json(413, f"request body is larger than {self.max_bytes} bytes")
         await send(
             {
                 "type": "http.response.start",

@@ -23,6 +23,7 @@ from shared.consuming import Discipline
 from shared.directory import default_directory_path, load_directory
 from shared.events import NotificationFailed, NotificationSent
 from shared.http import dependency_checks, operations_router
+from shared.http_errors import install_error_handlers
 from shared.logs import configure_logging
 from shared.mongo import database, make_mongo_client
 from shared.ownership import OwnershipListener
@@ -120,6 +121,7 @@ def create_app(settings: NotifySettings | None = None) -> FastAPI:
     app.state.broker = broker
     app.state.store = store
     app.state.notifier = notifier
+    install_error_handlers(app)
     app.include_router(operations_router(SERVICE, dependency_checks(mongo, broker)))
     return app
 

@@ -45,6 +45,7 @@ from shared.events import (
     UpdateReply,
 )
 from shared.http import dependency_checks, operations_router
+from shared.http_errors import install_error_handlers
 from shared.logs import configure_logging
 from shared.mongo import database, make_mongo_client, now_ms
 from shared.ownership import OwnershipListener
@@ -263,6 +264,7 @@ def create_app(settings: RoutingSettings | None = None) -> FastAPI:
     )
     app.state.broker = broker
     app.state.owner = owner
+    install_error_handlers(app)
     app.include_router(operations_router(SERVICE, dependency_checks(mongo, broker)))
     return app
 

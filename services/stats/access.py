@@ -14,10 +14,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Annotated, Any
 
-from fastapi import Depends, Header, HTTPException, Query, Request
+from fastapi import Depends, Request, Security
 
-from shared.auth import ApiKey, KeyRing, responders_of, tracking_token_opens
+from shared.auth import ApiKey, responders_of, tracking_token_opens
 from shared.directory import Directory
+from shared.http_auth import optional_key, tracking_token, unauthenticated
+from shared.http_errors import ApiError
 
 ABOUT_THE_FIRM = frozenset({"property_inaction", "property_fees"})
 
@@ -39,47 +41,32 @@ class Reader:
         return found or set()
 
 
-def _bearer(request: Request, authorization: str | None) -> ApiKey | None:
-    if not authorization:
-        return None
-    if not authorization.startswith("Bearer "):
-        raise HTTPException(401, "Authorization must be: Bearer <key>")
-    keys: KeyRing = request.app.state.keys
-    key = keys.identify(authorization.removeprefix("Bearer ").strip())
-    if key is None:
-        raise HTTPException(401, "unknown API key")
-    return key
-
-
 async def reader(
-    request: Request,
-    authorization: Annotated[str | None, Header()] = None,
-    x_tracking_token: Annotated[str | None, Header()] = None,
-    token: Annotated[str | None, Query(max_length=64)] = None,
+    key: Annotated[ApiKey | None, Security(optional_key)],
+    tracking: Annotated[str | None, Security(tracking_token)],
 ) -> Reader:
     """The caller, or 401 when it names none."""
-    key = _bearer(request, authorization)
-    tracking = x_tracking_token or token
     if key is None and tracking is None:
-        raise HTTPException(
-            401, "needs an API key (Authorization: Bearer <key>) or a tracking token"
+        raise unauthenticated(
+            "missing_credentials",
+            "needs an API key (Authorization: Bearer <key>) or a tracking token",
         )
     return Reader(key=key, token=tracking)
 
 
 async def figures_reader(
-    request: Request, authorization: Annotated[str | None, Header()] = None
+    request: Request, key: Annotated[ApiKey | None, Security(optional_key)]
 ) -> None:
     """The figures: open when the deployment made them public, else an operator's key."""
     if request.app.state.settings.figures_are_public:
         return
-    key = _bearer(request, authorization)
     if key is None:
-        raise HTTPException(
-            401, "needs an API key with the read scope (Authorization: Bearer <key>)"
+        raise unauthenticated(
+            "missing_credentials",
+            "needs an API key with the read scope (Authorization: Bearer <key>)",
         )
     if responders_of(key) is not None:
-        raise HTTPException(403, "the figures need a key with the read scope")
+        raise ApiError(403, "forbidden", "the figures need a key with the read scope")
 
 
 ReaderOf = Annotated[Reader, Depends(reader)]

@@ -26,6 +26,8 @@ from shared.consuming import Discipline
 from shared.directory import default_directory_path, load_directory
 from shared.events import ScopeChanged, StatsSnapshot
 from shared.http import dependency_checks, operations_router
+from shared.http_auth import allow_anonymous
+from shared.http_errors import install_error_handlers
 from shared.logs import configure_logging
 from shared.mongo import database, make_mongo_client, now_ms
 from shared.ownership import OwnershipListener
@@ -138,6 +140,9 @@ def create_app(settings: StatsSettings | None = None) -> FastAPI:
     app.include_router(http.router)
     contact.mount(app, db, settings.contact_key_ring())
     desk = console.install(app, settings, store, db, app.state.keys, app.state.directory)
+    install_error_handlers(app)
+    if settings.figures_are_public:
+        allow_anonymous(app, http.FIGURES_PATHS)
     app.include_router(operations_router(SERVICE, dependency_checks(mongo, broker)))
     return app
 

@@ -12,14 +12,16 @@ import logging
 import uuid
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, FastAPI, Header, HTTPException, Request
+from fastapi import APIRouter, Depends, FastAPI, Request, Security
 from pydantic import BaseModel, ConfigDict, StringConstraints
 from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.asynchronous.database import AsyncDatabase
 
 from services.stats.store import StatsStore
-from shared.auth import ApiKey, KeyRing
+from shared.auth import ApiKey
 from shared.events import SealedContact
+from shared.http_auth import identify, presented_key, unauthenticated
+from shared.http_errors import ApiError, documented
 from shared.mongo import Document, now_ms
 from shared.sealing import ContactKeyRing, SealError
 
@@ -46,27 +48,34 @@ class ReporterContact(BaseModel):
     """The audit record of this opening."""
 
 
-def contact_key(request: Request, authorization: Annotated[str | None, Header()] = None) -> ApiKey:
+async def contact_key(
+    request: Request, raw_key: Annotated[str | None, Security(presented_key)]
+) -> ApiKey:
     """The caller's key: 401 without a known one, 403 without the ``contact`` scope."""
-    if not authorization or not authorization.startswith("Bearer "):
-        raise HTTPException(401, "needs an API key with the contact scope (Bearer <key>)")
-    keys: KeyRing = request.app.state.keys
-    key = keys.identify(authorization.removeprefix("Bearer ").strip())
-    if key is None:
-        raise HTTPException(401, "unknown API key")
+    if raw_key is None:
+        raise unauthenticated(
+            "missing_credentials", "needs an API key with the contact scope (Bearer <key>)"
+        )
+    key = identify(request, raw_key)
     if CONTACT_SCOPE not in key.scopes:
-        raise HTTPException(403, "opening a reporter's contact needs a key with the contact scope")
+        raise ApiError(
+            403, "forbidden", "opening a reporter's contact needs a key with the contact scope"
+        )
     return key
 
 
 @router.post(
     "/v1/complaints/{complaint_id}/contact",
-    responses={
-        401: {"description": "No API key, or an unknown one."},
-        403: {"description": "The key has no contact scope."},
-        404: {"description": "No such complaint, or it holds no reporter contact."},
-        503: {"description": "The contact's seal key is not in this deployment's ring."},
-    },
+    tags=["complaints"],
+    summary="Open a reporter's contact (the callback desk; audited)",
+    responses=documented(
+        400,
+        401,
+        422,
+        s403="The key has no `contact` scope (`forbidden`; `admin` does not imply it).",
+        s404="No such complaint, or it holds no reporter contact (`not_found`).",
+        s503="The contact's seal key is not in this deployment's ring (`unavailable`).",
+    ),
 )
 async def open_contact(
     complaint_id: str,
@@ -78,10 +87,10 @@ async def open_contact(
     store: StatsStore = request.app.state.store
     found = await store.complaint(complaint_id)
     if found is None:
-        raise HTTPException(404, "unknown complaint")
+        raise ApiError(404, "not_found", "unknown complaint", field="complaint_id", location="path")
     state = found[0]
     if state.contact is None:
-        raise HTTPException(404, "the complaint holds no reporter contact")
+        raise ApiError(404, "not_found", "the complaint holds no reporter contact")
     sealed = SealedContact.model_validate(state.contact)
     contacts: ContactKeyRing = request.app.state.contacts
     try:
@@ -91,8 +100,8 @@ async def open_contact(
             "a stored contact does not open",
             extra={"complaint_id": complaint_id, "key_id": sealed.key_id, "error": str(exc)},
         )
-        raise HTTPException(
-            503, "the contact cannot be opened with this deployment's keys"
+        raise ApiError(
+            503, "unavailable", "the contact cannot be opened with this deployment's keys"
         ) from None
     audit: ContactAudit = request.app.state.contact_audit
     opening_id = await audit.record(

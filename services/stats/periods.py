@@ -7,8 +7,19 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone, tzinfo
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-_MONTH = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
-_DAY = re.compile(r"^\d{4}-(0[1-9]|1[0-2])-(0[1-9]|[12]\d|3[01])$")
+_YEAR = r"([1-9]\d{3}|0[1-9]\d{2}|00[1-9]\d|000[1-9])"
+_LEAP_YEAR = r"(\d{2}(0[48]|[2468][048]|[13579][26])|([2468][048]|[13579][26]|0[48])00)"
+_MONTH_PART = r"(0[1-9]|1[0-2])"
+_DAY_PART = r"((0[1-9]|1[0-2])-(0[1-9]|1\d|2[0-8])|(0[13-9]|1[0-2])-(29|30)|(0[13578]|1[02])-31)"
+PERIOD_PATTERN = rf"^({_YEAR}-{_MONTH_PART}|{_YEAR}-{_DAY_PART}|{_LEAP_YEAR}-02-29)$"
+"""Exactly the months and the days of the calendar, years 1 to 9999 (what Python's
+dates hold): what the API's documents give as the pattern of a period, so that a
+period that matches it is one the figures can be counted for."""
+SCOPE_PATTERN = rf"^(city|(responder|community):[^/]+):({PERIOD_PATTERN[1:-1]})$"
+"""``Scope.parse``'s keys (``/`` left out: a path segment holds none)."""
+
+_PERIOD = re.compile(PERIOD_PATTERN)
+_MONTH = re.compile(rf"^{_YEAR}-{_MONTH_PART}$")
 
 # China has had no daylight saving since 1991: a fixed offset is exact when the
 # host lacks the tz database (slim container images).
@@ -40,15 +51,7 @@ def periods_of(at: datetime | None, tz: tzinfo) -> list[str]:
 
 
 def is_period(text: str) -> bool:
-    if _MONTH.match(text):
-        return True
-    if _DAY.match(text):
-        try:
-            datetime.strptime(text, "%Y-%m-%d")
-        except ValueError:
-            return False
-        return True
-    return False
+    return _PERIOD.fullmatch(text) is not None
 
 
 def is_month(period: str) -> bool:
@@ -59,8 +62,9 @@ def days_of_month(month: str) -> list[str]:
     first = datetime.strptime(month + "-01", "%Y-%m-%d")
     days = []
     current = first
-    while current.strftime("%Y-%m") == month:
-        days.append(current.strftime("%Y-%m-%d"))
+    # isoformat, not strftime: glibc's %Y drops the zero padding of years before 1000.
+    while current.date().isoformat()[:7] == month:
+        days.append(current.date().isoformat())
         current += timedelta(days=1)
     return days
 

@@ -18,9 +18,9 @@ def answer_of(status_code: int, body: Any) -> Answer:
     body = body if isinstance(body, dict) else {}
     if status_code == 202:
         return Answer(True, status_code, status=body.get("status"))
-    detail = body.get("detail")
-    if isinstance(detail, list):  # FastAPI's validation errors
-        detail = "; ".join(str(d.get("msg", d)) if isinstance(d, dict) else str(d) for d in detail)
+    # The shared error model (shared/http_errors.py); "detail" is this client's own
+    # note for an answer that was not JSON.
+    detail = body.get("message", body.get("detail"))
     return Answer(
         False,
         status_code,
@@ -58,7 +58,7 @@ class IntakeClient:
         try:
             body = reply.json()
         except ValueError:
-            body = {"detail": reply.text[:200]}
+            body = {"detail": reply.text[:200]}  # not the error model: shown as it came
         return answer_of(reply.status_code, body)
 
     async def aclose(self) -> None:

@@ -85,7 +85,7 @@ def refusal_text(answer: Answer, action: str) -> str:
         return "操作过于频繁，请稍后再试。"
     if status >= 500 or status == 0:
         return "系统暂时无法处理，请稍后重试（操作未执行）。"
-    if status == 403 and answer.code is None:
+    if status == 403 and answer.code in (None, "forbidden"):  # the key's scopes, not routing
         return f"您的密钥不能代表该单位{wanted}。"
     if answer.code == "not_assigned":
         if "supporting responder" in detail:

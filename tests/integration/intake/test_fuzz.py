@@ -17,6 +17,7 @@ from hypothesis import strategies as st
 
 from devtools.loopback import produce
 from services.intake.settings import DEMO_API_KEY
+from shared.http_errors import ErrorBody
 from shared.ids import complaint_id_for
 from shared.topics import (
     COMPLAINTS_RECEIVED,
@@ -99,7 +100,8 @@ def test_http_answers_every_body_without_a_server_error(
     if answer.status_code == 202:
         assert answer.json()["complaint_id"] == complaint_id_for(body["source"], body["source_ref"])
     else:
-        assert answer.json()["detail"]
+        refused = ErrorBody.model_validate(answer.json())  # the one error model
+        assert refused.errors
 
 
 @settings(max_examples=100, deadline=None, suppress_health_check=list(HealthCheck))
@@ -112,6 +114,7 @@ def test_http_survives_arbitrary_bytes(intake: dict[str, str], raw: bytes) -> No
         timeout=30,
     )
     assert answer.status_code in (400, 413, 422), answer.text
+    assert ErrorBody.model_validate(answer.json()).errors
 
 
 @settings(max_examples=4, deadline=None, suppress_health_check=list(HealthCheck))

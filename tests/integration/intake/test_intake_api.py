@@ -104,7 +104,8 @@ async def test_bad_requests_get_clear_errors(
             "/v1/complaints", json=complaint(), headers={"Authorization": "Bearer nope"}
         )
     assert missing.status_code == 422
-    missing_fields = {tuple(e["loc"])[-1] for e in missing.json()["detail"]}
+    assert missing.json()["code"] == "invalid"
+    missing_fields = {e["field"] for e in missing.json()["errors"] if e["code"] == "missing"}
     assert {"source_ref", "channel", "compound_id", "description"} <= missing_fields
     assert ill_typed.status_code == 422
     assert "13812345678" not in ill_typed.text  # errors never echo a phone number
@@ -146,6 +147,9 @@ async def test_scopes_limit_what_a_key_may_do(
     assert firm_submits.status_code == 403
     assert demo.status_code == 401  # configured keys replace the demo key
     assert firm_as_fire.status_code == 403
+    assert (other_source.json()["code"], other_source.json()["field"]) == ("forbidden", "source")
+    assert (firm_as_fire.json()["code"], firm_as_fire.json()["field"]) == ("forbidden", "actor_id")
+    assert demo.json()["code"] == "unknown_key"
 
 
 async def test_rate_limit_answers_429_with_retry_after(
@@ -159,6 +163,7 @@ async def test_rate_limit_answers_429_with_retry_after(
         ]
     assert [a.status_code for a in answers] == [202, 202, 429]
     assert int(answers[2].headers["Retry-After"]) >= 1
+    assert answers[2].json()["code"] == "rate_limited"
 
 
 async def test_idempotency_key_same_body_once_different_body_refused(
@@ -181,6 +186,10 @@ async def test_idempotency_key_same_body_once_different_body_refused(
     assert [a.status_code for a in together] == [202, 202]
     assert together[0].json() == together[1].json()
     assert changed.status_code == 422
+    assert (changed.json()["code"], changed.json()["field"]) == (
+        "idempotency_conflict",
+        "Idempotency-Key",
+    )
     assert "Idempotency-Key" in changed.text
     assert len(await received_events(kafka_settings, 1, timeout=5)) == 1
 

@@ -173,14 +173,20 @@ async def test_updates_over_http_follow_the_lifecycle(
 ) -> None:
     parking = received("cx-001", "小区车辆乱停乱放")
     async with routing_behind_intake(kafka_settings, mongo_settings) as client:
-        assert (await post(client, "c-nope", type="acknowledged", actor_id="x")).status_code == 404
+        unknown = await post(client, "c-nope", type="acknowledged", actor_id="x")
+        assert (unknown.status_code, unknown.json()["code"]) == (404, "not_found")
         await publish_received(kafka_settings, parking)
         await routed_for(kafka_settings, parking.complaint_id)
         cid = parking.complaint_id
-        assert (await post(client, cid, type="acknowledged", actor_id="fire")).status_code == 403
-        assert (
-            await post(client, cid, type="resolved", actor_id="pf-dianzhong")
-        ).status_code == 409
+        not_the_lead = await post(client, cid, type="acknowledged", actor_id="fire")
+        assert not_the_lead.status_code == 403
+        # Routing's refusal, in the shared error model: its code and the field at fault.
+        assert (not_the_lead.json()["code"], not_the_lead.json()["field"]) == (
+            "not_assigned",
+            "actor_id",
+        )
+        too_early = await post(client, cid, type="resolved", actor_id="pf-dianzhong")
+        assert (too_early.status_code, too_early.json()["code"]) == (409, "not_allowed")
         assert (await post(client, cid, type="bogus", actor_id="pf-dianzhong")).status_code == 422
         assert (
             await post(client, cid, type="returned", actor_id="pf-dianzhong")

@@ -63,7 +63,9 @@ async def test_finished_batches_leave_no_markers_and_closed_complaints_are_put_a
     finally:
         await client.close()
     assert late.status_code == 409
-    assert "closed" in late.json()["detail"]
+    assert late.json()["code"] == "not_allowed"
+    assert late.json()["field"] == "type"
+    assert "closed" in late.json()["message"]
     assert closed == [parking.complaint_id]
     open_heads = {c for c, s in loaded.heads.items() if s.status != "closed"}
     assert open_heads == {

@@ -66,7 +66,15 @@ class FakeStack:
         complaint_id = request.url.path.rsplit("/", 1)[1]
         self.looked[complaint_id] += 1
         if self.looked[complaint_id] == 1:
-            return httpx.Response(404, json={"detail": "unknown complaint"})
+            return httpx.Response(
+                404,
+                json={
+                    "code": "not_found",
+                    "message": "unknown complaint",
+                    "field": "complaint_id",
+                    "errors": [],
+                },
+            )
         return httpx.Response(200, json={"complaint_id": complaint_id, **self.views[complaint_id]})
 
     def probe(self, **options: Any) -> Probe:

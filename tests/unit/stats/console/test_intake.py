@@ -9,6 +9,12 @@ import pytest
 
 from services.stats.console.intake import IntakeClient, answer_of
 from services.stats.console.wording import Answer, refusal_text
+from shared.http_errors import error_body
+
+
+def refused(code: str | None, message: str, field: str | None = None) -> dict[str, object]:
+    """Intake's refusal as it answers it: the shared error model."""
+    return error_body(code or "error", message, field=field).model_dump(mode="json")
 
 
 def test_an_accepted_update_carries_the_new_status() -> None:
@@ -19,38 +25,37 @@ def test_an_accepted_update_carries_the_new_status() -> None:
 
 
 def test_a_refusal_keeps_routing_s_code_field_and_reason() -> None:
-    body = {"detail": "the lead must acknowledge the complaint before you resolve it",
-            "field": "type", "code": "not_allowed"}  # fmt: skip
+    reason = "the lead must acknowledge the complaint before you resolve it"
+    body = refused("not_allowed", reason, "type")
     answer = answer_of(409, body)
     assert (answer.accepted, answer.code, answer.field) == (False, "not_allowed", "type")
-    assert answer.detail == body["detail"]
-    validation = answer_of(422, {"detail": [{"msg": "String should have at most 2000 characters"}]})
-    assert validation.detail == "String should have at most 2000 characters"
+    assert answer.detail == reason
+    validation = answer_of(
+        422, refused("invalid", "note: String should have at most 2000 characters", "note")
+    )
+    assert validation.detail == "note: String should have at most 2000 characters"
+    assert validation.field == "note"
 
 
 @pytest.mark.parametrize(
     ("answer", "action", "words"),
     [
-        (answer_of(409, {"code": "not_allowed", "field": "type",
-                         "detail": "the lead must acknowledge the complaint before you resolve it"}),
+        (answer_of(409, refused('not_allowed', 'the lead must acknowledge the complaint before you resolve it', 'type')),
          "resolved", "须先签收，才能办结。"),
-        (answer_of(409, {"code": "not_allowed", "field": "type",
-                         "detail": "cannot acknowledge a complaint that is resolved"}),
+        (answer_of(409, refused('not_allowed', 'cannot acknowledge a complaint that is resolved', 'type')),
          "acknowledged", "此件当前状态为「已办结」，不能签收。"),
-        (answer_of(409, {"code": "not_allowed", "field": "type", "detail": "the complaint is closed"}),
+        (answer_of(409, refused('not_allowed', 'the complaint is closed', 'type')),
          "returned", "此件已评价归档，不能再操作。"),
-        (answer_of(403, {"code": "not_assigned", "field": "actor_id",
-                         "detail": "only the lead (fire) may post 'resolved'; a supporting responder may only post in_progress"}),
+        (answer_of(403, refused('not_assigned', "only the lead (fire) may post 'resolved'; a supporting responder may only post in_progress", 'actor_id')),
          "resolved", "只有主办单位可以办结；协办单位只能报告办理中。"),
-        (answer_of(403, {"code": "not_assigned", "field": "actor_id", "detail": "'x' is not assigned"}),
+        (answer_of(403, refused('not_assigned', "'x' is not assigned", 'actor_id')),
          "acknowledged", "您的单位不是此件的承办单位，不能签收。"),
-        (answer_of(422, {"code": "invalid", "field": "note",
-                         "detail": "returning a complaint needs a reason in 'note'"}),
+        (answer_of(422, refused('invalid', "returning a complaint needs a reason in 'note'", 'note')),
          "returned", "退单须填写理由。"),
-        (answer_of(403, {"detail": "this key may not act as 'fire'"}), "acknowledged",
+        (answer_of(403, refused("forbidden", "this key may not act as 'fire'", "actor_id")), "acknowledged",
          "您的密钥不能代表该单位签收。"),
-        (answer_of(404, {"detail": "unknown complaint"}), "acknowledged", "查无此件，或此件不属于您的单位。"),
-        (answer_of(429, {"detail": "rate limit exceeded"}), "resolved", "操作过于频繁，请稍后再试。"),
+        (answer_of(404, refused('not_found', 'unknown complaint', 'complaint_id')), "acknowledged", "查无此件，或此件不属于您的单位。"),
+        (answer_of(429, refused('rate_limited', 'rate limit exceeded')), "resolved", "操作过于频繁，请稍后再试。"),
         (Answer(False, 0, detail="intake unreachable: ConnectError"), "resolved",
          "系统暂时无法处理，请稍后重试（操作未执行）。"),
     ],
