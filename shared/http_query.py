@@ -21,6 +21,7 @@ from typing import Any
 from urllib.parse import parse_qsl
 
 from fastapi import FastAPI
+from starlette.responses import Response
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from shared.http_errors import validation_body
@@ -99,23 +100,15 @@ class UndocumentedQueryRefusal:
                 sent = parse_qsl(scope["query_string"].decode("latin-1"), keep_blank_values=True)
                 errors = _problems(Counter(name for name, _ in sent), rule)
                 if errors:
-                    await self._refuse(send, errors)
+                    await self._refuse(scope, receive, send, errors)
                     return
         await self.app(scope, receive, send)
 
-    async def _refuse(self, send: Send, errors: list[dict[str, Any]]) -> None:
+    async def _refuse(
+        self, scope: Scope, receive: Receive, send: Send, errors: list[dict[str, Any]]
+    ) -> None:
         payload = json.dumps(validation_body(errors).model_dump(mode="json")).encode()
-        await send(
-            {
-                "type": "http.response.start",
-                "status": 422,
-                "headers": [
-                    (b"content-type", b"application/json"),
-                    (b"content-length", str(len(payload)).encode()),
-                ],
-            }
-        )
-        await send({"type": "http.response.body", "body": payload})
+        await Response(payload, 422, media_type="application/json")(scope, receive, send)
 
 
 def _without_null(schema: dict[str, Any]) -> dict[str, Any]:

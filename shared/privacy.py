@@ -6,7 +6,8 @@ import re
 
 # Mainland mobile numbers (1[3-9]x, 11 digits), optionally +86/86-prefixed, and
 # landlines with an area code; digits must not be part of a longer number.
-_PHONE = re.compile(r"(?<!\d)(?:\+?86[- ]?)?(1[3-9]\d)[- ]?(\d{4})[- ]?(\d{4})(?!\d)")
+_MOBILE = r"(?:\+?86[- ]?)?(1[3-9]\d)[- ]?(\d{4})[- ]?(\d{4})"
+_PHONE = re.compile(rf"(?<!\d){_MOBILE}(?!\d)")
 _LANDLINE = re.compile(r"(?<!\d)(0\d{2,3})-?(\d{3,4})(\d{4})(?!\d)")
 
 
@@ -27,9 +28,7 @@ def scrub_phones(text: str) -> str:
     return _LANDLINE.sub(lambda m: f"{m.group(1)}****{m.group(3)}", text)
 
 
-_PHONE_ALONE = re.compile(
-    r"(?<![0-9A-Za-z])(?:\+?86[- ]?)?1[3-9]\d[- ]?\d{4}[- ]?\d{4}(?![0-9A-Za-z])"
-)
+_PHONE_ALONE = re.compile(rf"(?<![0-9A-Za-z]){_MOBILE}(?![0-9A-Za-z])")
 """A mobile number standing alone: not digits inside an id (a Kafka member id's UUID
 holds ``f15512345678`` often enough to fail a chaos run's log scan)."""
 

@@ -21,7 +21,7 @@ from services.routing.assign import assignee, expand
 from services.routing.due import due_times
 from services.routing.escalation import next_check
 from services.routing.policy import RoutingPolicy
-from services.routing.route import ROUTING_ACTOR, route_on_its_own, routed_event
+from services.routing.route import own_step, route_on_its_own, routed_event
 from services.routing.state import OPEN_STATUSES, ComplaintState
 from shared.directory import Directory
 from shared.events import (
@@ -343,22 +343,10 @@ def follow_original(
     changed = state.copy_for_change()
     changed.status = ComplaintStatus.RESOLVED
     changed.resolved_at = now
-    changed.note(UpdateKind.RESOLVED, now, ROUTING_ACTOR)
-    changed.emit(
-        COMPLAINTS_UPDATED,
-        ComplaintUpdated(
-            event_id=stable_id(state.complaint_id, "followed", original_id),
-            occurred_at=now,
-            complaint_id=state.complaint_id,
-            type=UpdateKind.RESOLVED,
-            actor_id=ROUTING_ACTOR,
-            status=ComplaintStatus.RESOLVED,
-            note=note,
-            duplicate_of=original_id,
-            summary=state.summary,
-        ),
-        now,
-    )
+    own_step(
+        changed, UpdateKind.RESOLVED, ("followed", original_id), now,
+        note=note, duplicate_of=original_id,
+    )  # fmt: skip
     return changed
 
 
@@ -395,23 +383,10 @@ def join_hotspot(
         raised = changed.routed_at + (changed.due.acknowledge_by - changed.routed_at) * factor
         if raised < changed.due.acknowledge_by:
             changed.due = DueTimes(acknowledge_by=raised, resolve_by=changed.due.resolve_by)
-    changed.note(UpdateKind.HOTSPOT, now, ROUTING_ACTOR)
-    changed.emit(
-        COMPLAINTS_UPDATED,
-        ComplaintUpdated(
-            event_id=stable_id(state.complaint_id, "hotspot", hotspot_id),
-            occurred_at=now,
-            complaint_id=state.complaint_id,
-            type=UpdateKind.HOTSPOT,
-            actor_id=ROUTING_ACTOR,
-            status=changed.status,
-            hotspot_id=hotspot_id,
-            lead=changed.lead,
-            due=changed.due,
-            summary=changed.summary,
-        ),
-        now,
-    )
+    own_step(
+        changed, UpdateKind.HOTSPOT, ("hotspot", hotspot_id), now,
+        hotspot_id=hotspot_id, lead=changed.lead, due=changed.due,
+    )  # fmt: skip
     return changed
 
 

@@ -102,25 +102,35 @@ def route_received(
     return state
 
 
+def own_step(
+    state: ComplaintState, kind: UpdateKind, cause: Sequence[str], now: datetime, **fields: object
+) -> None:
+    """A change routing makes by itself, not asked by anyone: noted in the timeline and
+    told on ``complaints.updated`` with the complaint's status as it now is. ``cause``
+    names it, so a replayed batch gives the same event id."""
+    state.note(kind, now, ROUTING_ACTOR)
+    event = ComplaintUpdated.model_validate(
+        {
+            "event_id": stable_id(state.complaint_id, *cause),
+            "occurred_at": now,
+            "complaint_id": state.complaint_id,
+            "type": kind,
+            "actor_id": ROUTING_ACTOR,
+            "status": state.status,
+            "summary": state.summary,
+            **fields,
+        }
+    )
+    state.emit(COMPLAINTS_UPDATED, event, now)
+
+
 def link_as_duplicate(state: ComplaintState, original_id: str, why: str, now: datetime) -> None:
     state.status = ComplaintStatus.DUPLICATE
     state.duplicate_of = original_id
-    state.note(UpdateKind.DUPLICATE_LINKED, now, ROUTING_ACTOR)
-    state.emit(
-        COMPLAINTS_UPDATED,
-        ComplaintUpdated(
-            event_id=stable_id(state.complaint_id, "duplicate_linked"),
-            occurred_at=now,
-            complaint_id=state.complaint_id,
-            type=UpdateKind.DUPLICATE_LINKED,
-            actor_id=ROUTING_ACTOR,
-            status=ComplaintStatus.DUPLICATE,
-            duplicate_of=original_id,
-            note=why,
-            summary=state.summary,
-        ),
-        now,
-    )
+    own_step(
+        state, UpdateKind.DUPLICATE_LINKED, ("duplicate_linked",), now,
+        duplicate_of=original_id, note=why,
+    )  # fmt: skip
     # The original's owner keeps the list of its duplicates: they follow it when it
     # is resolved.
     state.ask(
