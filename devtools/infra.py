@@ -55,7 +55,8 @@ def start_local_infra(root: Path) -> Infra:
         "KAFKA_PORT": str(kafka_port),
         "KAFKA_CONTROLLER_PORT": str(controller_port),
         "FERRETDB_PORT": str(mongo_port),
-        "FERRETDB_DEBUG_PORT": "off",
+        # Off unless asked for: a profile of FerretDB under load comes from its pprof port.
+        "FERRETDB_DEBUG_PORT": os.environ.get("GONGZHI_BENCH_FERRETDB_DEBUG_PORT", "off"),
     }
     infra = Infra(
         bootstrap_servers=f"127.0.0.1:{kafka_port}",

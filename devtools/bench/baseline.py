@@ -4,15 +4,15 @@ per stage, as the ceiling the services are compared to.
     ingress ─ intake ─▶ received ─ routing ─▶ routed ─ notify ─▶ outcomes
                  │          │         │          │        │           │
                  ▼          └─────────┼──────────┴─ stats ◀───────────┘
-         1 submission        1 version       per alert: 1 open    1 complaint upsert
+         1 submission        1 version       per alert: 1 open    1 complaint part
                                              marker, 1 delivery,  per batch that
                                              1 outcome; markers   touches it
                                              deleted at the end
 
 Each stage consumes a batch (up to 500 records), decides in memory, writes each of its
 collections once per batch (``insert_many(ordered=False)`` of documents whose ``_id``
-derives from the message, or ``bulk_write`` of ``$set`` upserts below FerretDB's 100
-statements per command), sends every event without awaiting each (``acks="all"``,
+derives from the message, or for stats from the complaint and its count of parts),
+sends every event without awaiting each (``acks="all"``,
 idempotent producer, 5 ms linger, as the services), awaits them together and commits
 once. A replayed batch writes the same documents (duplicate keys are the answer, not an
 error) and sends the same event ids. No framework, no validation beyond JSON, no real
@@ -40,7 +40,7 @@ from typing import Any
 import orjson
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from aiokafka.structs import ConsumerRecord
-from pymongo import AsyncMongoClient, DeleteOne, UpdateOne
+from pymongo import AsyncMongoClient, DeleteOne
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import BulkWriteError
 from pymongo.monitoring import (
@@ -162,11 +162,10 @@ def headers_of(record: ConsumerRecord) -> list[tuple[str, bytes]]:
 
 @dataclass
 class Batch:
-    """What one stage makes of a consumed batch: documents to insert and upserts, by
-    collection, events to send, and documents to delete once the events are out."""
+    """What one stage makes of a consumed batch: documents to insert by collection,
+    events to send, and documents to delete once the events are out."""
 
     inserts: dict[str, list[Document]] = field(default_factory=dict)
-    upserts: dict[str, list[UpdateOne]] = field(default_factory=dict)
     sends: list[Outgoing] = field(default_factory=list)
     deletes: dict[str, list[str]] = field(default_factory=dict)
 
@@ -297,21 +296,26 @@ class Completion:
 
 
 def stats(
-    records: Sequence[ConsumerRecord], topics: Topics, completion: Completion
+    records: Sequence[ConsumerRecord],
+    topics: Topics,
+    completion: Completion,
+    parts: dict[str, int],
 ) -> tuple[Batch, list[tuple[str, int, float | None]]]:
-    """One upsert per complaint for the whole batch (its new event and delivery facts,
-    and the periods they fall in, as stats' store writes them), and what the batch
-    completes once stored: ``(complaint id, event bit, latency ms)``."""
-    facts: dict[str, Document] = {}
+    """One new part per complaint for the whole batch (its new event and delivery facts,
+    and the periods they fall in, inserted as stats' store does; ``parts`` counts each
+    complaint's parts so far), and what the batch completes once stored:
+    ``(complaint id, event bit, latency ms)``."""
+    events: dict[str, Document] = {}
+    notified: dict[str, Document] = {}
     periods: dict[str, set[str]] = {}
+    partitions: dict[str, int] = {}
     marks: list[tuple[str, int, float | None]] = []
     for record in records:
         event = orjson.loads(record.value)
         complaint_id = event["complaint_id"]
-        fields = facts.setdefault(complaint_id, {})
         latency = None
         if record.topic == topics.received:
-            fields[f"events.{event['event_id']}"] = {
+            events.setdefault(complaint_id, {})[event["event_id"]] = {
                 "type": "received",
                 "at": event["occurred_at"],
                 "channel": event["channel"],
@@ -319,27 +323,38 @@ def stats(
             periods.setdefault(complaint_id, set()).update(_periods(event["occurred_at"]))
             bit = 0
         elif record.topic == topics.routed:
-            fields[f"events.{event['event_id']}"] = {
+            events.setdefault(complaint_id, {})[event["event_id"]] = {
                 "type": "routed",
                 "at": event["at"],
                 "lead": event["lead"],
             }
             bit = 1
         else:
-            fields[f"notified.{event['delivery_id']}"] = {"outcome": event["outcome"]}
+            notified.setdefault(complaint_id, {})[event["delivery_id"]] = {
+                "outcome": event["outcome"]
+            }
             bit = 2 + int(event["index"])
             found = dict(headers_of(record))
             if SENT_HEADER in found and ALERTED_HEADER in found:
                 latency = (unstamp(found[ALERTED_HEADER]) - unstamp(found[SENT_HEADER])) * 1000
-        fields["partition"] = record.partition
+        partitions[complaint_id] = record.partition
         marks.append((complaint_id, bit, latency))
-    upserts = []
-    for complaint_id, fields in facts.items():
-        update: Document = {"$set": fields}
-        if complaint_id in periods:
-            update["$addToSet"] = {"periods": {"$each": sorted(periods[complaint_id])}}
-        upserts.append(UpdateOne({"_id": complaint_id}, update, upsert=True))
-    return Batch(upserts={"baseline_complaints": upserts}), marks
+    documents = []
+    for complaint_id, partition in partitions.items():
+        number = parts.get(complaint_id, 0)
+        parts[complaint_id] = number + 1
+        documents.append(
+            {
+                "_id": complaint_id if number == 0 else f"{complaint_id}~{number}",
+                "complaint_id": complaint_id,
+                "part": number,
+                "partition": partition,
+                "events": events.get(complaint_id, {}),
+                "notified": notified.get(complaint_id, {}),
+                "periods": sorted(periods.get(complaint_id, ())),
+            }
+        )
+    return Batch(inserts={"baseline_complaints": documents}), marks
 
 
 def _periods(at: str) -> set[str]:
@@ -371,11 +386,6 @@ async def insert_new(db: AsyncDatabase[Document], name: str, documents: list[Doc
             raise
 
 
-async def upsert_all(db: AsyncDatabase[Document], name: str, operations: list[UpdateOne]) -> None:
-    for start in range(0, len(operations), STATEMENTS_PER_COMMAND):
-        await db[name].bulk_write(operations[start : start + STATEMENTS_PER_COMMAND], ordered=False)
-
-
 async def delete_all(db: AsyncDatabase[Document], name: str, ids: list[str]) -> None:
     for start in range(0, len(ids), STATEMENTS_PER_COMMAND):
         part = ids[start : start + STATEMENTS_PER_COMMAND]
@@ -386,7 +396,6 @@ async def write(db: AsyncDatabase[Document], batch: Batch, *, in_order: bool = F
     """Each collection once: side by side, or one after the other ``in_order``."""
     writes: list[Awaitable[None]] = [
         *(insert_new(db, name, docs) for name, docs in batch.inserts.items()),
-        *(upsert_all(db, name, ops) for name, ops in batch.upserts.items()),
     ]
     if in_order:
         for one in writes:
@@ -432,6 +441,7 @@ async def run_stage(
     )
     db = mongo[database]
     completion = Completion(shape.deliveries)
+    parts: dict[str, int] = {}
     handled = 0
     await producer.start()
     await consumer.start()
@@ -455,7 +465,7 @@ async def run_stage(
                 await write(db, notify_deliveries(records, now, shape), in_order=True)
                 batch = notify_outcomes(records, topics, shape, time.monotonic())
             else:
-                batch, marks = stats(records, topics, completion)
+                batch, marks = stats(records, topics, completion, parts)
             await write(db, batch)
             written = time.perf_counter()
             sent = [

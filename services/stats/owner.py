@@ -2,8 +2,8 @@
 running tallies of every scope over those partitions, and the snapshots of the scopes
 whose home is one of them.
 
-For each consumed batch: the complaints it touched get their new facts written (one
-bulk upsert each), their contribution to every scope is moved (the old one out, the
+For each consumed batch: the complaints it brought new facts get one more part each
+(``services.stats.parts``, one insert for the batch), their contribution to every scope is moved (the old one out, the
 new one in: ``tallies``), the tallies it changed are written whole (one bulk command),
 and each changed scope is announced on ``stats.changed``, keyed by scope. That notice
 reaches the owner of the scope's home partition (the partition its key hashes to),
@@ -21,14 +21,15 @@ import asyncio
 import heapq
 import logging
 import time
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, tzinfo
 
 from services.stats.complaint import ComplaintRecord, derive
 from services.stats.facts import Fact
-from services.stats.handlers import Batch
+from services.stats.handlers import Batch, ComplaintChanges
 from services.stats.hotspots import hotspot_contributions, record_of
+from services.stats.parts import Facts, part_document
 from services.stats.periods import Scope, recent_periods
 from services.stats.store import StatsStore, notification_records
 from services.stats.tallies import NotificationRecord, Tally, contributions
@@ -42,6 +43,8 @@ log = logging.getLogger(__name__)
 
 SERVICE = "stats"
 ONE_MS = timedelta(milliseconds=1)
+PART_ROUNDS = 8
+"""Attempts at a part number before giving up on the batch (a race lost every time)."""
 
 PublishSnapshot = Callable[[str, StatsSnapshot], Awaitable[None]]
 
@@ -58,6 +61,16 @@ class Entry:
     """What it adds to each scope now (what the tallies hold of it)."""
     record: ComplaintRecord | None = None
     timer_at: datetime | None = None
+    periods: set[str] = field(default_factory=set)
+    parts: int = 0
+    """The number its next stored part takes (``services.stats.parts``)."""
+
+    def take_in(self, facts: Facts) -> None:
+        """Stored facts read back (when taken over, or written by a racing owner)."""
+        self.events.update(facts.events)
+        self.notified.update(facts.notified)
+        self.periods |= facts.periods
+        self.parts = max(self.parts, facts.parts)
 
 
 def snapshot_of(scope: str, tally: Tally, now: datetime) -> StatsSnapshot:
@@ -111,16 +124,15 @@ class StatsOwner:
     # -- ownership ----------------------------------------------------------------------
 
     async def take(self, partitions: set[int]) -> None:
-        docs = await self.store.load(partitions)
+        stored = await self.store.load(partitions)
         rejections = await self.store.load_rejections(partitions)
         now = now_ms()
         self.held |= partitions
         touched: set[tuple[str, int]] = set()
-        for doc in docs:
-            entry = Entry(int(doc["partition"]), dict(doc.get("events") or {}),
-                          dict(doc.get("notified") or {}))  # fmt: skip
-            self.complaints[str(doc["_id"])] = entry
-            touched |= self._recount(str(doc["_id"]), entry, now)
+        for complaint_id, facts in stored.items():
+            entry = self.complaints[complaint_id] = Entry(facts.partition)
+            entry.take_in(facts)
+            touched |= self._recount(complaint_id, entry, now)
         for doc in await self.store.load_hotspots(partitions):
             entry = Entry(int(doc["partition"]), dict(doc.get("facts") or {}),
                           dict(doc.get("notified") or {}))  # fmt: skip
@@ -142,7 +154,7 @@ class StatsOwner:
                 self.to_publish[scope] = time.monotonic()
         log.info(
             "partitions taken",
-            extra={"partitions": sorted(partitions), "complaints": len(docs)},
+            extra={"partitions": sorted(partitions), "complaints": len(stored)},
         )
 
     async def give_up(self, partitions: set[int]) -> None:
@@ -166,11 +178,7 @@ class StatsOwner:
         changes = {c: ch for c, ch in batch.complaints.items() if ch.partition in self.held}
         rejections = {k: r for k, r in batch.rejections.items() if r["partition"] in self.held}
         hotspots = {h: ch for h, ch in batch.hotspots.items() if ch.partition in self.held}
-        await self.store.put_facts(
-            {c: (ch.partition, ch.events, ch.notified, ch.periods) for c, ch in changes.items()},
-            # Every stored complaint of a held partition is in memory (loaded when taken).
-            new={c for c in changes if c not in self.complaints},
-        )
+        await self._store_parts(changes)
         if hotspots:
             await self.store.put_hotspots(
                 {
@@ -191,6 +199,7 @@ class StatsOwner:
                 entry = self.complaints[complaint_id] = Entry(change.partition)
             entry.events.update(change.events)
             entry.notified.update(change.notified)
+            entry.periods |= change.periods
             touched |= self._recount(complaint_id, entry, now)
         for hotspot_id, change in hotspots.items():
             entry = self.hotspots.setdefault(hotspot_id, Entry(change.partition))
@@ -204,6 +213,35 @@ class StatsOwner:
         for scope in batch.changed_scopes:
             if partition_of(scope, self.partitions) in self.held:
                 self.to_publish[scope] = time.monotonic()
+
+    async def _store_parts(self, changes: Mapping[str, ComplaintChanges]) -> None:
+        """One new part for each complaint the batch brought facts it had not stored,
+        in one insert. A part number a racing owner took is read back, and what it did
+        not hold goes into the next number. Memory follows what is stored, so a batch
+        retried after a transient failure writes nothing twice."""
+        pending = dict(changes)
+        for _ in range(PART_ROUNDS):
+            parts = {}
+            for complaint_id, change in sorted(pending.items()):
+                entry = self.complaints.get(complaint_id) or Entry(change.partition)
+                events = {k: v for k, v in change.events.items() if k not in entry.events}
+                notified = {k: v for k, v in change.notified.items() if k not in entry.notified}
+                if events or notified:
+                    periods = entry.periods | change.periods
+                    parts[complaint_id] = part_document(
+                        complaint_id, entry.parts, change.partition, events, notified, periods
+                    )
+            taken = await self.store.put_parts(list(parts.values()))
+            for complaint_id, part in parts.items():
+                if part["_id"] not in taken:
+                    entry = self.complaints.setdefault(complaint_id, Entry(part["partition"]))
+                    entry.take_in(Facts.of(part))
+            pending = {c: pending[c] for c, part in parts.items() if part["_id"] in taken}
+            if not pending:
+                return
+            for complaint_id, facts in (await self.store.parts_of(pending)).items():
+                self.complaints.setdefault(complaint_id, Entry(facts.partition)).take_in(facts)
+        raise RuntimeError(f"complaint parts still taken after {PART_ROUNDS} rounds")
 
     def _recount(self, complaint_id: str, entry: Entry, now: datetime) -> set[tuple[str, int]]:
         """Move one complaint's contribution; the (scope, partition) tallies it moved."""

@@ -1,10 +1,11 @@
 """Stats' MongoDB adapter: per-complaint fact documents, rejections, and the running
 tallies of each snapshot scope, one document per scope and partition.
 
-- ``stats_complaints`` (``_id`` = complaint id): the facts of its events (``events.<id>``)
-  and of its deliveries (``notified.<id>``), and every day and month they happened in.
-  A batch writes each complaint it touched once, as a blind upsert of its new facts
-  (a redelivery rewrites the same fact), in bulk commands.
+- ``stats_complaints`` (``_id`` = complaint id, then ``<complaint id>~<n>``): the parts
+  of each complaint (``services.stats.parts``), each the facts of some of its events
+  (``events.<id>``) and deliveries (``notified.<id>``) and every day and month the
+  complaint touched. A batch inserts one part for each complaint it brought new facts,
+  in one command; complaint facts are never updated.
 - ``stats_rejections`` (``_id`` = fact key): refused messages, inserted in bulk.
 - ``stats_hotspots`` (``_id`` = hot-spot id): the facts of its ``hotspots.detected`` and
   ``hotspots.closed`` (``facts.detected``, ``facts.closed``), of its alerts
@@ -17,7 +18,6 @@ Facts hold no full phone number (``services.stats.facts``)."""
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from collections.abc import Set as AbstractSet
 from datetime import datetime, tzinfo
 from typing import Any
 
@@ -29,6 +29,7 @@ from pymongo.operations import ReplaceOne, UpdateOne
 from services.stats.complaint import ComplaintRecord, ComplaintState, derive
 from services.stats.facts import Fact, delivery_fields
 from services.stats.hotspots import HotspotRecord, record_of
+from services.stats.parts import PROBE_WINDOW, Facts, complaint_of, merge, part_id
 from services.stats.tallies import NotificationRecord, Tally
 from shared.mongo import Document, insert_new, read_by_ids, write_all
 
@@ -80,41 +81,9 @@ class StatsStore:
 
     # --- writing ------------------------------------------------------------------
 
-    async def put_facts(
-        self,
-        facts: Mapping[str, tuple[int, dict[str, Fact], dict[str, Fact], set[str]]],
-        *,
-        new: AbstractSet[str] = frozenset(),
-    ) -> None:
-        """Per complaint: its partition, new event facts, new delivery facts, periods.
-
-        Complaints in ``new`` (none of their facts stored yet) are inserted: FerretDB v1
-        inserts several times faster than it updates, and most complaints' first facts
-        come in one batch. One that turns out to exist is updated like the others."""
-        inserts = [
-            {
-                "_id": complaint_id,
-                "partition": partition,
-                "events": events,
-                "notified": notified,
-                "periods": sorted(periods),
-            }
-            for complaint_id, (partition, events, notified, periods) in sorted(facts.items())
-            if complaint_id in new
-        ]
-        existing = {str(i) for i in await insert_new(self.complaints, inserts)}
-        operations: list[UpdateOne] = []
-        for complaint_id, (partition, events, notified, periods) in sorted(facts.items()):
-            if complaint_id in new and complaint_id not in existing:
-                continue
-            fields: Document = {f"events.{k}": v for k, v in events.items()}
-            fields |= {f"notified.{k}": v for k, v in notified.items()}
-            fields["partition"] = partition
-            update: Document = {"$set": fields}
-            if periods:
-                update["$addToSet"] = {"periods": {"$each": sorted(periods)}}
-            operations.append(UpdateOne({"_id": complaint_id}, update, upsert=True))
-        await write_all(self.complaints, operations)
+    async def put_parts(self, parts: Sequence[Document]) -> set[str]:
+        """Insert complaint parts (``services.stats.parts``); the ``_id``s already taken."""
+        return {str(i) for i in await insert_new(self.complaints, parts)}
 
     async def put_hotspots(
         self, changes: Mapping[str, tuple[int, dict[str, Fact], dict[str, Fact], set[str]]]
@@ -158,10 +127,28 @@ class StatsStore:
 
     # --- reading ------------------------------------------------------------------
 
-    async def load(self, partitions: Iterable[int]) -> list[Document]:
-        """Every complaint document of these partitions (one scan, when they are taken)."""
+    async def load(self, partitions: Iterable[int]) -> dict[str, Facts]:
+        """Every complaint of these partitions (one scan of their parts, when taken)."""
         wanted = {"partition": {"$in": sorted(partitions)}}
-        return [doc async for doc in self.complaints.find(wanted)]
+        return merge([doc async for doc in self.complaints.find(wanted)])
+
+    async def parts_of(self, complaint_ids: Iterable[str]) -> dict[str, Facts]:
+        """Every part of these complaints, read by ``_id``: a window of part numbers at a
+        time, until a window ends before its last number (parts have no gaps)."""
+        documents: list[Document] = []
+        probing = dict.fromkeys(complaint_ids, 0)
+        while probing:
+            ids = [
+                part_id(c, start + n) for c, start in probing.items() for n in range(PROBE_WINDOW)
+            ]
+            found = await read_by_ids(self.complaints, ids)
+            documents += found.values()
+            probing = {
+                c: start + PROBE_WINDOW
+                for c, start in probing.items()
+                if part_id(c, start + PROBE_WINDOW - 1) in found
+            }
+        return merge(documents)
 
     async def load_rejections(self, partitions: Iterable[int]) -> list[Document]:
         wanted = {"partition": {"$in": sorted(partitions)}}
@@ -178,9 +165,6 @@ class StatsStore:
 
     async def hotspot(self, hotspot_id: str) -> Document | None:
         return await self.hotspots.find_one({"_id": hotspot_id})
-
-    async def complaints_by_id(self, ids: Iterable[str]) -> dict[str, Document]:
-        return {str(k): v for k, v in (await read_by_ids(self.complaints, ids)).items()}
 
     async def scope_tallies(self, scopes: Iterable[str], partitions: int) -> dict[str, Tally]:
         """The figures of each scope, summed over every partition (one read)."""
@@ -204,13 +188,13 @@ class StatsStore:
 
     async def complaint(self, complaint_id: str) -> tuple[ComplaintState, dict[str, int]] | None:
         """The complaint's derived state and its notification tally (per delivery)."""
-        doc = await self.complaints.find_one({"_id": complaint_id})
-        if doc is None or not doc.get("events"):
+        facts = (await self.parts_of([complaint_id])).get(complaint_id)
+        if facts is None or not facts.events:
             return None
         tally = {"sent": 0, "failed": 0}
-        for note in notification_records(doc.get("notified") or {}, complaint_id, self.tz):
+        for note in notification_records(facts.notified, complaint_id, self.tz):
             tally[note.outcome] += 1
-        return derive(complaint_id, doc["events"], self.tz), tally
+        return derive(complaint_id, facts.events, self.tz), tally
 
     async def period_data(
         self, periods: list[str]
@@ -220,11 +204,16 @@ class StatsStore:
         wanted = {"periods": {"$in": periods}}
         complaints: list[ComplaintRecord] = []
         notifications: list[NotificationRecord] = []
-        async for doc in self.complaints.find(wanted):
-            cid = str(doc["_id"])
-            if doc.get("events"):
-                complaints.append(derive(cid, doc["events"], self.tz).record)
-            notifications += notification_records(doc.get("notified") or {}, cid, self.tz)
+        found = merge([doc async for doc in self.complaints.find(wanted)])
+        # A complaint's newest part carries all its periods; older parts written before
+        # it touched these periods are read by _id.
+        missing = [part_id(c, n) for c, facts in found.items() for n in facts.missing()]
+        for doc in (await read_by_ids(self.complaints, missing)).values():
+            found[complaint_of(doc)].add(doc)
+        for cid, facts in sorted(found.items()):
+            if facts.events:
+                complaints.append(derive(cid, facts.events, self.tz).record)
+            notifications += notification_records(facts.notified, cid, self.tz)
         rejected = dict.fromkeys(periods, 0)
         async for doc in self.rejections.find(wanted, {"periods": 1}):
             for period in doc.get("periods") or []:

@@ -53,7 +53,7 @@ def _through_the_stages(count: int, shape: Shape) -> tuple[list[Batch], Batch]:
 
 
 def _documents(batch: Batch) -> int:
-    return sum(len(d) for d in batch.inserts.values()) + sum(len(o) for o in batch.upserts.values())
+    return sum(len(d) for d in batch.inserts.values())
 
 
 def test_each_stage_writes_the_documents_the_shape_states() -> None:
@@ -65,7 +65,7 @@ def test_each_stage_writes_the_documents_the_shape_states() -> None:
         _values(outcomes),
         [(SENT_HEADER, stamp(1.0)), (ALERTED_HEADER, stamp(1.25))],
     )
-    counted, _ = stats(events, TOPICS, Completion(shape.deliveries))
+    counted, _ = stats(events, TOPICS, Completion(shape.deliveries), {})
     written = {
         "intake": _documents(received),
         "routing": _documents(routed),
@@ -106,29 +106,34 @@ def test_a_message_is_done_once_every_event_is_stored_and_reports_its_latency() 
         _records(TOPICS.received, _values(received)),
     ]
     finished = []
+    parts: dict[str, int] = {}
     for records in batches:
-        _, marks = stats(records, TOPICS, completion)
+        _, marks = stats(records, TOPICS, completion, parts)
         finished += [latency for cid, bit, latency in marks if completion.add(cid, bit)]
     assert completion.done == 1
     assert finished == [None]
     # The latency travels with the outcomes (send to alert), not with the last event.
-    _, marks = stats(batches[0], TOPICS, Completion(shape.deliveries))
+    _, marks = stats(batches[0], TOPICS, Completion(shape.deliveries), {})
     assert [latency for *_, latency in marks] == [250.0, 250.0]
 
 
-def test_a_batch_upserts_each_complaint_once_whatever_its_events() -> None:
+def test_a_batch_inserts_one_part_per_complaint_whatever_its_events() -> None:
     (received, routed, _, outcomes), _ = _through_the_stages(3, Shape())
     records = (
         _records(TOPICS.received, _values(received))
         + _records(TOPICS.routed, _values(routed))
         + _records(TOPICS.outcomes, _values(outcomes))
     )
-    batch, _ = stats(records, TOPICS, Completion(2))
-    assert list(batch.upserts) == ["baseline_complaints"]
-    complaints = batch.upserts["baseline_complaints"]
+    parts: dict[str, int] = {}
+    batch, _ = stats(records, TOPICS, Completion(2), parts)
+    assert list(batch.inserts) == ["baseline_complaints"]
+    complaints = batch.inserts["baseline_complaints"]
     assert len(complaints) == 3
-    update = complaints[0]._doc
-    assert isinstance(update, dict)
-    kinds = sorted(key.split(".")[0] for key in update["$set"])
-    assert kinds == ["events", "events", "notified", "notified", "partition"]
-    assert len(update["$addToSet"]["periods"]["$each"]) == 2
+    first = complaints[0]
+    assert first["_id"] == first["complaint_id"]
+    assert (len(first["events"]), len(first["notified"]), len(first["periods"])) == (2, 2, 2)
+    # The next batch about the same complaints adds their second parts.
+    again, _ = stats(_records(TOPICS.outcomes, _values(outcomes)), TOPICS, Completion(2), parts)
+    assert {d["_id"] for d in again.inserts["baseline_complaints"]} == {
+        f"{d['_id']}~1" for d in complaints
+    }
