@@ -23,6 +23,7 @@ from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import httpx
 import orjson
@@ -34,6 +35,7 @@ from devtools.receivers import HttpReceiver, SmtpReceiver
 from devtools.samples import ComplaintMix
 from devtools.stack import Stack
 from services.intake.settings import DEMO_API_KEY
+from services.stats.settings import DEFAULT_TIMEZONE
 from shared.ids import complaint_id_for
 from shared.privacy import contains_full_phone
 from shared.topics import (
@@ -53,6 +55,9 @@ DUPLICATE_SHARE = 0.1
 """Of the complaints sent: retellings of a problem already reported (see ComplaintMix)."""
 
 
+STATS_TZ = ZoneInfo(DEFAULT_TIMEZONE)
+
+
 @dataclass
 class ChaosReport:
     complaints_offered: int = 0
@@ -69,6 +74,8 @@ class ChaosReport:
     dead_letters: dict[str, int] = field(default_factory=dict)
     stats_received: int = 0
     stats_acknowledged: int = 0
+    recount_received: int = 0
+    recount_acknowledged: int = 0
     alerts_expected: int = 0
     alerts_distinct: int = 0
     alerts_missing: int = 0
@@ -101,6 +108,8 @@ class ChaosReport:
             and self.stats_received == self.accepted
             and self.routing_acknowledged == self.acknowledgements_sent
             and self.stats_acknowledged == self.acknowledgements_sent
+            and self.recount_received == self.stats_received
+            and self.recount_acknowledged == self.stats_acknowledged
             and not self.updates_refused
             and not self.dead_letters
             and not self.phone_leaks
@@ -463,24 +472,30 @@ class Chaos:
         self.report.dead_letters = dict(dead_letters)
 
     async def check_counts(self, timeout: float = 300) -> None:
-        month = datetime.now().astimezone().strftime("%Y-%m")
+        """Stats' running figures (the city's tallies) until they count every complaint
+        and acknowledgement, then one recount from the stored facts, which must agree.
+        Polled on the tallies: a recount scans the month's every stored fact, and one
+        every few seconds would hold back the counting it is waiting for."""
+        month = datetime.now(STATS_TZ).strftime("%Y-%m")
         deadline = time.monotonic() + timeout
         async with httpx.AsyncClient(base_url=self.stack["stats"].url, timeout=30) as client:
             while time.monotonic() < deadline:
                 try:
-                    counts = (await client.get("/v1/stats", params={"period": month})).json()[
-                        "counts"
-                    ]
+                    counts = (await client.get(f"/v1/scopes/city:{month}")).json()["counts"]
                     self.report.stats_received = int(counts["received"])
                     self.report.stats_acknowledged = int(counts["acknowledged"])
                     if (
                         self.report.stats_received == self.report.accepted
                         and self.report.stats_acknowledged == self.report.acknowledgements_sent
                     ):
-                        return
+                        break
                 except (httpx.HTTPError, KeyError, ValueError):
                     pass
                 await asyncio.sleep(2)
+            recount = await client.get("/v1/stats", params={"period": month}, timeout=300)
+            counts = recount.json()["counts"]
+            self.report.recount_received = int(counts["received"])
+            self.report.recount_acknowledged = int(counts["acknowledged"])
 
     def scan_logs(self) -> None:
         for path in sorted(self.stack.log_dir.glob("*.log")):

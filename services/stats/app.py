@@ -104,6 +104,8 @@ def create_app(settings: StatsSettings | None = None) -> FastAPI:
     async def snapshots() -> None:
         while True:
             try:
+                async with owner.lock:
+                    await owner.write_tallies()
                 await owner.publish_due()
             except Exception:
                 log.exception("snapshot pass failed; will retry")

@@ -3,13 +3,14 @@ running tallies of every scope over those partitions, and the snapshots of the s
 whose home is one of them.
 
 For each consumed batch: the complaints it brought new facts get one more part each
-(``services.stats.parts``, one insert for the batch), their contribution to every scope is moved (the old one out, the
-new one in: ``tallies``), the tallies it changed are written whole (one bulk command),
-and each changed scope is announced on ``stats.changed``, keyed by scope. That notice
-reaches the owner of the scope's home partition (the partition its key hashes to),
-the only instance that publishes the scope's snapshot: it sums the scope's tallies of
-every partition (one read) at most once per interval. A notice follows its write, so
-the last snapshot of a scope always follows its last change. Due times passing change
+(``services.stats.parts``, one insert for the batch), and their contribution to every
+scope is moved (the old one out, the new one in: ``tallies``). A few times a second the
+tallies changed since the last pass are written whole (one bulk command) and each
+changed scope is announced on ``stats.changed``, keyed by scope. That notice reaches
+the owner of the scope's home partition (the partition its key hashes to), the only
+instance that publishes the scope's snapshot: it sums the scope's tallies of every
+partition (one read) at most once per interval. A notice follows its write, so the
+last snapshot of a scope always follows its last change. Due times passing change
 figures too: each complaint has a timer at its next one.
 
 Taking partitions over recounts their complaints (one scan) and rewrites their
@@ -120,6 +121,8 @@ class StatsOwner:
     to_publish: dict[str, float] = field(default_factory=dict)
     """Scopes of home partitions held, changed since their last snapshot (first seen)."""
     published: dict[str, float] = field(default_factory=dict)
+    unwritten: set[tuple[str, int]] = field(default_factory=set)
+    """(scope, partition) tallies changed in memory and not yet written."""
 
     # -- ownership ----------------------------------------------------------------------
 
@@ -158,6 +161,8 @@ class StatsOwner:
         )
 
     async def give_up(self, partitions: set[int]) -> None:
+        # Written before the next owner recounts them, never after.
+        await self.write_tallies(partitions)
         self.held -= partitions
         for entries in (self.complaints, self.hotspots):
             for held in [k for k, e in entries.items() if e.partition in partitions]:
@@ -208,8 +213,7 @@ class StatsOwner:
             touched |= self._recount_hotspot(hotspot_id, entry)
         for key, rejection in rejections.items():
             touched |= self._reject(key, int(rejection["partition"]), rejection["periods"])
-        await self.store.put_tallies({k: self.tallies.get(k, Tally()) for k in touched}, now)
-        await self._announce({scope for scope, _ in touched})
+        self.unwritten |= touched
         for scope in batch.changed_scopes:
             if partition_of(scope, self.partitions) in self.held:
                 self.to_publish[scope] = time.monotonic()
@@ -316,10 +320,25 @@ class StatsOwner:
             if entry is not None:
                 entry.timer_at = None
                 touched |= self._recount(complaint_id, entry, now)
-        if touched:
-            await self.store.put_tallies({k: self.tallies[k] for k in touched}, now)
-            await self._announce({scope for scope, _ in touched})
+        self.unwritten |= touched
         return self.timers[0][0] if self.timers else None
+
+    async def write_tallies(self, partitions: set[int] | None = None) -> int:
+        """Write the tallies batches and timers changed since the last pass (of
+        ``partitions`` only, when given), then announce their scopes (under ``lock``).
+
+        Batches only mark their tallies: under a steady flow a scope's tally changes in
+        almost every batch, and FerretDB applies each replacement as a read and a write.
+        Written a few times a second, a tally costs one statement per pass instead of
+        one per batch; snapshots come at most every ``interval`` anyway. A crash before
+        the pass loses nothing: taking the partitions over recounts their tallies."""
+        due = {k for k in self.unwritten if partitions is None or k[1] in partitions}
+        if not due:
+            return 0
+        await self.store.put_tallies({k: self.tallies.get(k, Tally()) for k in due}, now_ms())
+        self.unwritten -= due
+        await self._announce({scope for scope, _ in due})
+        return len(due)
 
     # -- snapshots ----------------------------------------------------------------------
 

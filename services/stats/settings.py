@@ -13,9 +13,13 @@ LOCAL_INTAKE_URL = "http://127.0.0.1:8080"
 DEV_CONSOLE_SECRET = "gongzhi-dev-console-secret-not-for-production"
 
 
+DEFAULT_TIMEZONE = "Asia/Shanghai"
+"""The city's time zone, in which stats' days and months begin."""
+
+
 class StatsSettings(ContactSealSettings, KeyedSettings):
     http_port: int = 8083
-    timezone: str = "Asia/Shanghai"
+    timezone: str = DEFAULT_TIMEZONE
     """Days and months of the figures are the city's local calendar days."""
     snapshot_interval_seconds: float = Field(default=2.0, gt=0)
     """At most one snapshot per scope per interval: bursts of events coalesce."""
