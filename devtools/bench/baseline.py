@@ -84,7 +84,8 @@ class Shape:
             "routing": 1,
             # A delivery, its open marker and its outcome per alert.
             "notify": 3 * self.deliveries,
-            # The complaint's facts, its deliveries' outcomes among them.
+            # A part of the complaint's facts per batch that brings it any (a message's
+            # events may come in one batch or in several: counted as one here).
             "stats": 1,
         }
 

@@ -140,6 +140,17 @@ class Owner:
             cid for _, item in inputs if (cid := _complaint_of(item)) and cid not in self.states
         }
         closed = await self.store.closed_among(unknown) if unknown else set()
+        # An update for a complaint this owner has not seen: during a rebalance the old
+        # owner may have routed it after this one loaded the partition, and the update
+        # can come in before the complaint's own record is read again here. Its stored
+        # versions say so; only what truly does not exist is refused as unknown.
+        strangers = {
+            item.update.complaint_id
+            for _, item in inputs
+            if isinstance(item, Requested) and item.update.complaint_id in unknown - closed
+        }
+        for complaint_id in sorted(strangers):
+            await self._adopt(complaint_id, 0)
         context = Context(self.policy, self.directory, self.index)
         items = [item for _, item in inputs]
         for _ in range(CONFLICT_ROUNDS):

@@ -19,7 +19,6 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
 
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.operations import DeleteOne
@@ -133,9 +132,19 @@ class RoutingStore:
     async def delete_versions(self, ids: Sequence[str]) -> None:
         await write_all(self.versions, [DeleteOne({"_id": i}) for i in ids])
 
-    async def newest_versions(self, complaint_id: str, after: int, look_ahead: int = 8) -> Any:
-        """Versions of one complaint past ``after`` (a racing owner wrote them)."""
-        ids = [version_id(complaint_id, after + n) for n in range(1, look_ahead + 1)]
-        return sorted(
-            (await read_by_ids(self.versions, ids)).values(), key=lambda d: int(d["version"])
-        )
+    async def newest_versions(
+        self, complaint_id: str, after: int, look_ahead: int = 8
+    ) -> list[Document]:
+        """Versions of one complaint past ``after`` (a racing owner wrote them), oldest
+        first: read ``look_ahead`` ids at a time while a window is full (versions are
+        numbered without gaps)."""
+        found: list[Document] = []
+        while True:
+            ids = [version_id(complaint_id, after + n) for n in range(1, look_ahead + 1)]
+            window = sorted(
+                (await read_by_ids(self.versions, ids)).values(), key=lambda d: int(d["version"])
+            )
+            found += window
+            if len(window) < look_ahead:
+                return found
+            after += look_ahead
