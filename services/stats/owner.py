@@ -46,6 +46,8 @@ SERVICE = "stats"
 ONE_MS = timedelta(milliseconds=1)
 PART_ROUNDS = 8
 """Attempts at a part number before giving up on the batch (a race lost every time)."""
+RECOUNT_SLICE = 500
+"""Complaints recounted between two turns of the event loop when partitions are taken."""
 
 PublishSnapshot = Callable[[str, StatsSnapshot], Awaitable[None]]
 
@@ -132,10 +134,15 @@ class StatsOwner:
         now = now_ms()
         self.held |= partitions
         touched: set[tuple[str, int]] = set()
-        for complaint_id, facts in stored.items():
+        for counted, (complaint_id, facts) in enumerate(stored.items(), 1):
             entry = self.complaints[complaint_id] = Entry(facts.partition)
             entry.take_in(facts)
             touched |= self._recount(complaint_id, entry, now)
+            if counted % RECOUNT_SLICE == 0:
+                # Tens of thousands of complaints take seconds of CPU to recount: let
+                # the consumer's heartbeats out between slices, or the group drops
+                # this member and the recount starts over elsewhere.
+                await asyncio.sleep(0)
         for doc in await self.store.load_hotspots(partitions):
             entry = Entry(int(doc["partition"]), dict(doc.get("facts") or {}),
                           dict(doc.get("notified") or {}))  # fmt: skip
