@@ -6,17 +6,20 @@ from typing import Any
 
 from services.stats.complaint import ComplaintState, derive
 from services.stats.hotspots import OPEN, listing, record_of
+from services.stats.parts import merge
 from services.stats.store import StatsStore
 
 
 async def complaint_states(store: StatsStore) -> list[ComplaintState]:
     """Every complaint's state. A scan of the whole collection, as the figures' recount
     scans a period: an open complaint may be months old, and stats keeps no index of
-    who leads what (the documents are blind upserts of facts)."""
+    who leads what (the documents are insert-only parts of facts)."""
+    parts = store.complaints.find({}, {"events": 1, "complaint_id": 1, "part": 1})
+    merged = merge([doc async for doc in parts])
     return [
-        derive(str(doc["_id"]), doc["events"], store.tz)
-        async for doc in store.complaints.find({}, {"events": 1})
-        if doc.get("events")
+        derive(complaint_id, facts.events, store.tz)
+        for complaint_id, facts in sorted(merged.items())
+        if facts.events
     ]
 
 

@@ -56,8 +56,14 @@ async def test_the_baseline_carries_every_message_and_writes_its_shape(
             stage: sum([await db[name].count_documents({}) for name in names])
             for stage, names in COLLECTIONS.items()
         }
+        parts = stored["stats"]
+        distinct = len(await db["baseline_complaints"].distinct("complaint_id"))
         await client.drop_database(run.database)
     finally:
         await client.close()
     # Notify's open markers are all gone once the outcomes are out.
-    assert stored == {stage: n * 190 for stage, n in shape.kept().items()}
+    assert stored == {stage: n * 190 for stage, n in shape.kept().items()} | {"stats": parts}
+    # Stats keeps parts: every message's complaint, in one part per batch that brought
+    # it facts (a message's four events at most).
+    assert distinct == 190
+    assert 190 <= parts <= 4 * 190
