@@ -20,10 +20,9 @@ import tempfile
 import time
 from collections import Counter, defaultdict
 from dataclasses import asdict, dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
-from zoneinfo import ZoneInfo
 
 import httpx
 import orjson
@@ -35,6 +34,7 @@ from devtools.receivers import HttpReceiver, SmtpReceiver
 from devtools.samples import ComplaintMix
 from devtools.stack import Stack
 from services.intake.settings import DEMO_API_KEY
+from services.stats.periods import month_of, zone
 from services.stats.settings import DEFAULT_TIMEZONE
 from shared.ids import complaint_id_for
 from shared.privacy import contains_full_phone
@@ -54,8 +54,7 @@ SERVICES = ("intake", "routing", "notify", "stats")
 DUPLICATE_SHARE = 0.1
 """Of the complaints sent: retellings of a problem already reported (see ComplaintMix)."""
 
-
-STATS_TZ = ZoneInfo(DEFAULT_TIMEZONE)
+STATS_TZ = zone(DEFAULT_TIMEZONE)
 
 
 @dataclass
@@ -476,7 +475,7 @@ class Chaos:
         and acknowledgement, then one recount from the stored facts, which must agree.
         Polled on the tallies: a recount scans the month's every stored fact, and one
         every few seconds would hold back the counting it is waiting for."""
-        month = datetime.now(STATS_TZ).strftime("%Y-%m")
+        month = month_of(datetime.now(UTC), STATS_TZ)
         deadline = time.monotonic() + timeout
         async with httpx.AsyncClient(base_url=self.stack["stats"].url, timeout=30) as client:
             while time.monotonic() < deadline:

@@ -50,6 +50,7 @@ from pymongo.monitoring import (
     CommandSucceededEvent,
 )
 
+from services.stats.parts import part_id
 from shared.ids import complaint_id_for, stable_id
 
 STAGES = ("intake", "routing", "notify", "stats")
@@ -346,7 +347,7 @@ def stats(
         parts[complaint_id] = number + 1
         documents.append(
             {
-                "_id": complaint_id if number == 0 else f"{complaint_id}~{number}",
+                "_id": part_id(complaint_id, number),
                 "complaint_id": complaint_id,
                 "part": number,
                 "partition": partition,

@@ -18,7 +18,6 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, tzinfo
 from pathlib import Path
 from typing import Any
-from zoneinfo import ZoneInfo
 
 import httpx
 import orjson
@@ -41,6 +40,7 @@ from devtools.infra import Infra
 from devtools.loopback import free_port
 from devtools.stack import Stack
 from services.intake.settings import DEMO_API_KEY
+from services.stats.periods import zone
 from services.stats.settings import DEFAULT_TIMEZONE
 from shared.ids import complaint_id_for
 from shared.topics import COMPLAINTS_UPDATED, INGRESS_COMPLAINTS
@@ -50,7 +50,7 @@ DELIVERIES = 2
 DUPLICATE_LINKED = "duplicate_linked"
 SERVICES = ("intake", "routing", "notify", "stats")
 STATS_POLL_SECONDS = 0.5
-STATS_TZ = ZoneInfo(DEFAULT_TIMEZONE)
+STATS_TZ = zone(DEFAULT_TIMEZONE)
 
 
 def months_between(start: datetime, end: datetime, tz: tzinfo) -> list[str]:

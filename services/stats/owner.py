@@ -205,14 +205,9 @@ class StatsOwner:
             rejections = {k: r for k, r in rejections.items() if k in recorded}
         now = now_ms()
         touched: set[tuple[str, int]] = set()
-        for complaint_id, change in changes.items():
-            entry = self.complaints.get(complaint_id)
-            if entry is None:
-                entry = self.complaints[complaint_id] = Entry(change.partition)
-            entry.events.update(change.events)
-            entry.notified.update(change.notified)
-            entry.periods |= change.periods
-            touched |= self._recount(complaint_id, entry, now)
+        for complaint_id in changes:
+            # Stored, so in memory: ``_store_parts`` took every part in as it landed.
+            touched |= self._recount(complaint_id, self.complaints[complaint_id], now)
         for hotspot_id, change in hotspots.items():
             entry = self.hotspots.setdefault(hotspot_id, Entry(change.partition))
             entry.events.update(change.events)
