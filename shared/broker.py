@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import contextlib
 import logging
-from collections.abc import Sequence
-from typing import Any
+from collections.abc import Awaitable, Callable, Sequence
+from typing import Any, Literal, TypedDict
 
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import TopicAlreadyExistsError
 from faststream.kafka import KafkaBroker
+from faststream.message import StreamMessage
 from faststream.security import BaseSecurity, SASLPlaintext, SASLScram256, SASLScram512
 
 from shared.privacy import scrub_phones
@@ -60,6 +61,37 @@ def make_broker(settings: KafkaSettings, *, client_id: str, **options: Any) -> K
         log_level=logging.DEBUG,
         **options,
     )
+
+
+class BatchConsumerOptions(TypedDict):
+    """Typed, so that FastStream's ``subscriber`` overload for batches is the one chosen."""
+
+    batch: Literal[True]
+    max_records: int
+    batch_timeout_ms: int
+    fetch_max_wait_ms: int
+    fetch_min_bytes: int
+    decoder: Callable[[StreamMessage[Any]], Awaitable[Any]]
+
+
+async def records_as_they_came(message: StreamMessage[Any]) -> Any:
+    """The batch's records, undecoded: every handler reads ``msg.raw_message`` and
+    parses each record itself. FastStream's own batch decoder builds a message object
+    for every record first, which was 8 % of stats' CPU at saturation (py-spy)."""
+    return message.raw_message
+
+
+def batch_consumer_options(settings: KafkaSettings, max_records: int) -> BatchConsumerOptions:
+    """The options every service's batch consumer shares: how records are gathered into
+    a batch (see ``KafkaSettings.fetch_wait_ms`` and ``poll_timeout_ms``)."""
+    return {
+        "batch": True,
+        "max_records": max_records,
+        "batch_timeout_ms": settings.poll_timeout_ms,
+        "fetch_max_wait_ms": settings.fetch_wait_ms,
+        "fetch_min_bytes": settings.fetch_min_bytes,
+        "decoder": records_as_they_came,
+    }
 
 
 def admin_client_options(settings: KafkaSettings) -> dict[str, Any]:

@@ -38,6 +38,16 @@ class KafkaSettings(BaseSettings):
     ssl_cafile: str | None = None
     topic_partitions: int = Field(default=4, ge=1)
     linger_ms: int = Field(default=5, ge=0)
+    fetch_wait_ms: int = Field(default=20, ge=0)
+    """How long the broker may hold a consumer's fetch to gather ``fetch_min_bytes``: at
+    moderate rates a batch then carries what arrived in that time, instead of the one or
+    two records there were, and each batch's round trips (writes, produce, commit) are
+    paid once for them. It is also the most a hop waits when records trickle in."""
+    fetch_min_bytes: int = Field(default=256 * 1024, ge=1)
+    poll_timeout_ms: int = Field(default=10, ge=1)
+    """How long a batch consumer waits for records before it looks again. FastStream
+    also sleeps this long after a poll that found none, so it bounds what an idle
+    consumer adds to a hop (its default, 200 ms, added up to 200 ms per hop)."""
     topic_prefix: str = ""
     """Prepended to every topic name: lets several deployments (or test runs) share a
     cluster. Empty in production, so the public names hold as documented."""

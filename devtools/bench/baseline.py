@@ -52,12 +52,15 @@ from pymongo.monitoring import (
 
 from services.stats.parts import part_id
 from shared.ids import complaint_id_for, stable_id
+from shared.settings import KafkaSettings
 
 STAGES = ("intake", "routing", "notify", "stats")
 BATCH_RECORDS = 500
 """The services' ``batch_max_records`` default."""
 LINGER_MS = 5
 """The services' ``KAFKA_LINGER_MS`` default."""
+KAFKA_DEFAULTS = KafkaSettings()
+"""The services' other consumer defaults (``KAFKA_FETCH_WAIT_MS`` ...)."""
 STATEMENTS_PER_COMMAND = 99
 """Below unpatched FerretDB v1's limit for updates of existing documents (shared/mongo.py)."""
 DUPLICATE_KEY = 11000
@@ -433,6 +436,9 @@ async def run_stage(
         enable_auto_commit=False,
         auto_offset_reset="earliest",
         max_poll_records=BATCH_RECORDS,
+        # Gathered as the services' consumers gather theirs.
+        fetch_max_wait_ms=KAFKA_DEFAULTS.fetch_wait_ms,
+        fetch_min_bytes=KAFKA_DEFAULTS.fetch_min_bytes,
     )
     producer = AIOKafkaProducer(
         bootstrap_servers=bootstrap, acks="all", enable_idempotence=True, linger_ms=LINGER_MS

@@ -21,7 +21,7 @@ from services.intake.settings import IntakeSettings
 from services.intake.store import IntakeStore
 from services.intake.update_bodies import UPDATE_TAGS
 from shared.auth import RateLimiter, build_key_ring
-from shared.broker import ensure_topics, make_broker
+from shared.broker import batch_consumer_options, ensure_topics, make_broker
 from shared.consuming import Discipline, Refusal
 from shared.events import ComplaintReceived, ComplaintRejected, IngressUpdate
 from shared.http import dependency_checks, operations_router
@@ -100,8 +100,7 @@ def create_app(settings: IntakeSettings | None = None) -> FastAPI:
         group_id=settings.kafka.group(GROUP_ID),
         auto_offset_reset="earliest",
         ack_policy=AckPolicy.NACK_ON_ERROR,
-        batch=True,
-        max_records=settings.batch_max_records,
+        **batch_consumer_options(settings.kafka, settings.batch_max_records),
         description="New complaints from outside systems (key: source:source_ref).",
     )
     async def on_ingress_complaint(msg: KafkaMessage) -> None:

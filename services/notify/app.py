@@ -18,7 +18,7 @@ from services.notify.owner import Notifier
 from services.notify.rendering import Renderer
 from services.notify.settings import NotifySettings
 from services.notify.store import DeliveryStore
-from shared.broker import ensure_topics, make_broker
+from shared.broker import batch_consumer_options, ensure_topics, make_broker
 from shared.consuming import Discipline
 from shared.directory import default_directory_path, load_directory
 from shared.events import NotificationFailed, NotificationSent
@@ -80,8 +80,7 @@ def create_app(settings: NotifySettings | None = None) -> FastAPI:
         # detector) must never be read, or its hot spot would be alerted twice.
         isolation_level="read_committed",
         ack_policy=AckPolicy.NACK_ON_ERROR,
-        batch=True,
-        max_records=settings.batch_max_records,
+        **batch_consumer_options(settings.kafka, settings.batch_max_records),
         partition_assignment_strategy=(RangePartitionAssignor,),
         listener=OwnershipListener(notifier, notifier.lock),
         description=(

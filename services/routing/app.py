@@ -28,7 +28,7 @@ from services.routing.policy import RoutingPolicy, load_policy
 from services.routing.settings import RoutingSettings
 from services.routing.store import RoutingStore
 from services.routing.wording import load_segmenter
-from shared.broker import ensure_topics, make_broker
+from shared.broker import batch_consumer_options, ensure_topics, make_broker
 from shared.consuming import Discipline
 from shared.datafile import DataFileError
 from shared.directory import Directory, default_directory_path, load_directory
@@ -179,8 +179,7 @@ def create_app(settings: RoutingSettings | None = None) -> FastAPI:
         group_id=settings.kafka.group(GROUP_ID),
         auto_offset_reset="earliest",
         ack_policy=AckPolicy.NACK_ON_ERROR,
-        batch=True,
-        max_records=settings.batch_max_records,
+        **batch_consumer_options(settings.kafka, settings.batch_max_records),
         # Partition i of every topic to one member: the owner of a complaint sees its
         # arrival and every update to it (all are keyed by complaint id, and every
         # update topic has as many partitions as ingress.updates).

@@ -21,7 +21,7 @@ from services.stats.owner import SERVICE, StatsOwner
 from services.stats.settings import StatsSettings
 from services.stats.store import StatsStore
 from shared.auth import build_key_ring
-from shared.broker import ensure_topics, make_broker
+from shared.broker import batch_consumer_options, ensure_topics, make_broker
 from shared.consuming import Discipline
 from shared.directory import default_directory_path, load_directory
 from shared.events import ScopeChanged, StatsSnapshot
@@ -76,8 +76,7 @@ def create_app(settings: StatsSettings | None = None) -> FastAPI:
         # Hot-spot events are written in Kafka transactions: an aborted one is not read.
         isolation_level="read_committed",
         ack_policy=AckPolicy.NACK_ON_ERROR,
-        batch=True,
-        max_records=settings.batch_max_records,
+        **batch_consumer_options(settings.kafka, settings.batch_max_records),
         # Every event is keyed by its complaint id (a hot-spot event and its alerts by
         # the hot-spot id, a change notice by its scope) and
         # every topic has the same partition count, so the range assignor's "partition i
