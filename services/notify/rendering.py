@@ -111,6 +111,10 @@ class Renderer:
             undefined=StrictUndefined,
             trim_blocks=True,
             lstrip_blocks=True,
+            # Every render imports its reason's template ("reasons/<reason>.j2"); with
+            # auto_reload Jinja stats the file for each import. Templates change with a
+            # deployment, and a restart loads them.
+            auto_reload=False,
         )
         # Compiled once: compiling a template costs more than rendering it.
         self.title_template = self.environment.from_string(_TITLE)
