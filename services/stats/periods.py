@@ -35,19 +35,22 @@ def zone(name: str) -> tzinfo:
         raise
 
 
+# isoformat, not strftime: it is several times faster (stats derives the periods of
+# every fact it counts), and glibc's %Y drops the zero padding of years before 1000.
 def day_of(at: datetime, tz: tzinfo) -> str:
-    return at.astimezone(tz).strftime("%Y-%m-%d")
+    return at.astimezone(tz).date().isoformat()
 
 
 def month_of(at: datetime, tz: tzinfo) -> str:
-    return at.astimezone(tz).strftime("%Y-%m")
+    return day_of(at, tz)[:7]
 
 
 def periods_of(at: datetime | None, tz: tzinfo) -> list[str]:
     """The day and the month that ``at`` falls in."""
     if at is None:
         return []
-    return [day_of(at, tz), month_of(at, tz)]
+    day = day_of(at, tz)
+    return [day, day[:7]]
 
 
 def is_period(text: str) -> bool:
