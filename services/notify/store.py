@@ -30,7 +30,7 @@ from pymongo.operations import DeleteOne
 from services.notify.planning import PlannedDelivery
 from services.notify.triggers import Trigger
 from shared.consuming import Origin
-from shared.mongo import Document, insert_new, read_by_ids, write_all
+from shared.mongo import Document, insert_new, packed, read_by_ids, unpacked, write_all
 
 DELIVERIES = "notify_deliveries"
 OPEN = "notify_open"
@@ -74,7 +74,7 @@ class DeliveryStore:
             "reason": trigger.reason.value,
             "occasion": trigger.occasion,
             "trigger_event_id": trigger.event_id,
-            "trigger": trigger.model_dump(mode="json"),
+            "trigger": packed(trigger.model_dump(mode="json")),
             "origin": {
                 "topic": origin.topic,
                 "partition": origin.partition,
@@ -103,7 +103,7 @@ class DeliveryStore:
         return {str(d["_id"]) for d in deliveries} - taken
 
     def trigger_of(self, document: Document) -> Trigger:
-        return Trigger.model_validate(document["trigger"])
+        return Trigger.model_validate(unpacked(document["trigger"]))
 
     async def take(self, partitions: Iterable[int], max_attempts: int) -> Taken:
         """The open deliveries of these partitions (one scan of the small open set)."""

@@ -2,7 +2,7 @@
 
 - ``routing_versions``: one document per version of a complaint, ``_id`` =
   ``<complaint id>:<version>``, holding the whole state and the events of the change
-  that made it. Written only by inserting, one ``insert_many`` per batch. A unique
+  that made it (packed: ``shared.mongo.packed``). Written only by inserting, one ``insert_many`` per batch. A unique
   ``_id`` insert is the one write FerretDB v1 makes atomic, so the insert also decides
   races: of two owners writing one version (an old owner still finishing during a
   rebalance), one lands and the other gets a duplicate key. A duplicate whose
@@ -24,7 +24,7 @@ from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.operations import DeleteOne
 
 from services.routing.state import ComplaintState
-from shared.mongo import Document, insert_new, read_by_ids, write_all
+from shared.mongo import Document, insert_new, packed, read_by_ids, unpacked, write_all
 
 VERSIONS = "routing_versions"
 INFLIGHT = "routing_inflight"
@@ -36,7 +36,7 @@ def version_id(complaint_id: str, version: int) -> str:
 
 
 def state_of(document: Document) -> ComplaintState:
-    return ComplaintState.model_validate(document["state"])
+    return ComplaintState.model_validate(unpacked(document["state"]))
 
 
 @dataclass(frozen=True)
@@ -58,7 +58,7 @@ class VersionRecord:
             "version": self.state.version,
             "partition": self.partition,
             "cause": self.cause,
-            "state": self.state.model_dump(mode="python"),
+            "state": packed(self.state.model_dump(mode="python")),
             "written_at": written_at,
         }
 
@@ -120,7 +120,11 @@ class RoutingStore:
         await insert_new(
             self.closed,
             [
-                {"_id": s.complaint_id, "state": s.model_dump(mode="python"), "closed_at": at}
+                {
+                    "_id": s.complaint_id,
+                    "state": packed(s.model_dump(mode="python")),
+                    "closed_at": at,
+                }
                 for s in states
             ],
         )

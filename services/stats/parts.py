@@ -17,7 +17,9 @@ facts inserts one more part of it.
   it once.
 - Each part carries every period its complaint was known to touch when it was written.
   A complaint's newest part is therefore found by a scan for any of its periods, and the
-  parts before it by ``_id``."""
+  parts before it by ``_id``.
+- A part's facts (``events``, ``notified``) are stored packed (``shared.mongo.packed``):
+  they are only ever read whole."""
 
 from __future__ import annotations
 
@@ -26,6 +28,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from services.stats.facts import Fact
+from shared.mongo import packed, unpacked
 
 Document = dict[str, Any]
 
@@ -73,8 +76,8 @@ class Facts:
         return facts
 
     def add(self, document: Mapping[str, Any]) -> None:
-        self.events.update(document.get("events") or {})
-        self.notified.update(document.get("notified") or {})
+        self.events.update(unpacked(document.get("events")))
+        self.notified.update(unpacked(document.get("notified")))
         self.periods.update(document.get("periods") or [])
         self.numbers.add(number_of(document))
 
@@ -104,7 +107,7 @@ def part_document(
         "complaint_id": complaint_id,
         "part": number,
         "partition": partition,
-        "events": dict(events),
-        "notified": dict(notified),
+        "events": packed(events),
+        "notified": packed(notified),
         "periods": sorted(set(periods)),
     }

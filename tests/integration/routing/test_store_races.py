@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from services.routing.state import ComplaintState
-from services.routing.store import RoutingStore, VersionRecord
+from services.routing.store import RoutingStore, VersionRecord, state_of
 from shared.events import Channel, ComplaintStatus, ComplaintSummary, Urgency
 
 pytestmark = pytest.mark.integration
@@ -52,7 +52,7 @@ async def test_of_six_owners_writing_the_same_version_exactly_one_lands(mongo_db
         winner = results.index(True)
         [latest] = await store.newest_versions(complaint_id, 1)
         assert latest["cause"] == f"owner-{winner}"
-        assert latest["state"]["bounces"] == winner
+        assert state_of(latest).bounces == winner
 
 
 async def test_a_replayed_batch_finds_its_own_versions_and_a_rival_finds_the_winners(

@@ -17,6 +17,7 @@ from services.stats.parts import complaint_of, number_of
 from services.stats.store import StatsStore
 from shared.consuming import Origin
 from shared.events import Event
+from shared.mongo import unpacked
 from tests.unit.fakes import FakePublisher
 from tests.unit.stats.history import october
 
@@ -73,7 +74,11 @@ async def test_owners_racing_on_part_numbers_lose_no_fact_and_store_none_twice(
         assert set(fresh.complaints[complaint_id].events) == set(change.events)
         assert set(fresh.complaints[complaint_id].notified) == set(change.notified)
     # No fact is stored twice: a lost part number is read before the next is written.
-    keys = [(complaint_of(d), k) for d in parts for k in [*d["events"], *d["notified"]]]
+    keys = [
+        (complaint_of(d), k)
+        for d in parts
+        for k in [*unpacked(d["events"]), *unpacked(d["notified"])]
+    ]
     assert len(keys) == len(set(keys))
     # The figures of a complaint read by id agree with what the owner counts.
     for complaint_id, entry in fresh.complaints.items():

@@ -12,6 +12,7 @@ from pymongo.asynchronous.database import AsyncDatabase
 
 from services.stats.watch import latest_snapshots
 from shared.broker import ensure_topics
+from shared.mongo import unpacked
 from shared.settings import KafkaSettings, MongoSettings
 from shared.topics import COMPLAINTS_UPDATED, dead_letter_topic
 from tests.integration.stats.service import StatsProcess, publish
@@ -82,8 +83,8 @@ async def test_replaying_every_event_twice_and_a_crash_mid_way_change_nothing(
         parts = [doc async for doc in mongo_db["stats_complaints"].find({})]
         assert len({doc["complaint_id"] for doc in parts}) == 6
         # No replay wrote a fact again: each is stored in one part only.
-        stored = [(doc["complaint_id"], key) for doc in parts for key in doc["events"]]
-        stored += [(doc["complaint_id"], key) for doc in parts for key in doc["notified"]]
+        stored = [(doc["complaint_id"], key) for doc in parts for key in unpacked(doc["events"])]
+        stored += [(doc["complaint_id"], key) for doc in parts for key in unpacked(doc["notified"])]
         assert len(stored) == len(set(stored))
         # The running tallies agree with the recount, whatever was replayed.
         await wait_for(lambda: _tallies_match(stats), timeout=15, interval=0.5)
