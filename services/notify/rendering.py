@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, Template
+from jinja2.environment import TemplateModule
 
 from services.notify.disclosure import ReporterView, reporter_view
 from services.notify.hotspot_alerts import hotspot_context, hotspot_data
@@ -29,7 +30,6 @@ URGENCY_LABELS = {Urgency.URGENT: "緊急", Urgency.NORMAL: "一般", Urgency.CO
 BREACH_LABELS = {Breach.ACKNOWLEDGE: "簽收", Breach.RESOLVE: "辦結"}
 SMS_MAX_CHARS = 140
 log = logging.getLogger(__name__)
-_TITLE = '{% import "reasons/" ~ reason ~ ".j2" as r with context %}{{ r.title() }}'
 
 
 class Message:
@@ -48,8 +48,19 @@ class Message:
         self._data = data
         self._family = family
 
+    @cached_property
+    def _reason(self) -> TemplateModule:
+        """The reason's macros (title, intro), bound to this alert's facts: built once
+        and handed to each format as ``r``. Importing them in every format, with
+        context, built the module again for each (a fifth of notify's CPU, py-spy); a
+        template that still imports them works as before."""
+        return self._renderer.template(f"reasons/{self._context['reason']}").make_module(
+            self._context
+        )
+
     def _format(self, name: str) -> str:
-        return self._renderer.template(self._family + name).render(self._context).strip()
+        template = self._renderer.template(self._family + name)
+        return template.render({**self._context, "r": self._reason}).strip()
 
     @property
     def disclosed(self) -> tuple[str, ...]:
@@ -62,7 +73,7 @@ class Message:
 
     @cached_property
     def title(self) -> str:
-        return self._renderer.title_template.render(self._context).strip()
+        return str(self._reason.title()).strip()
 
     @cached_property
     def text(self) -> str:
@@ -117,7 +128,6 @@ class Renderer:
             auto_reload=False,
         )
         # Compiled once: compiling a template costs more than rendering it.
-        self.title_template = self.environment.from_string(_TITLE)
         self._templates: dict[str, Template] = {}
 
     def template(self, name: str) -> Template:
