@@ -8,7 +8,7 @@ decoding the whole collection. So stores write in bulk, prefer inserts, and read
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -63,6 +63,24 @@ def unpacked(value: Any) -> Document:
     if isinstance(value, bytes):
         return bson.decode(value, codec_options=PACKED_CODEC)
     return dict(value or {})
+
+
+PACKED_FIELD = "packed"
+
+
+def packed_document(document: Mapping[str, Any], keep: Collection[str] = ("_id",)) -> Document:
+    """A document as stored with its fields packed (see ``packed``), but for those in
+    ``keep``: the ones queried, which stay plain."""
+    rest = {key: value for key, value in document.items() if key not in keep}
+    return {key: document[key] for key in keep if key in document} | {PACKED_FIELD: packed(rest)}
+
+
+def unpacked_document(stored: Mapping[str, Any]) -> Document:
+    """A document as ``packed_document`` stored it, or as it was stored whole."""
+    document = {key: value for key, value in stored.items() if key != PACKED_FIELD}
+    if PACKED_FIELD in stored:
+        document |= unpacked(stored[PACKED_FIELD])
+    return document
 
 
 def now_ms() -> datetime:

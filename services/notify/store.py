@@ -12,9 +12,10 @@ deletion of open markers once their outcomes are recorded:
 - ``notify_attempts`` (``<delivery id>#<n>``): each failed attempt that will be
   retried, so a new owner continues the count.
 - ``notify_outcomes`` (``_id`` = delivery id): the final outcome, with the history.
-The trigger is stored as the event carried it: the reporter's phone masked and the
-contact sealed by intake (``shared.sealing``); it is opened only when an alert to an
-agency is rendered, never stored in clear."""
+Deliveries and outcomes are stored packed (``shared.mongo.packed_document``): they are
+read only by ``_id``, and whole. The trigger is stored as the event carried it: the
+reporter's phone masked and the contact sealed by intake (``shared.sealing``); it is
+opened only when an alert to an agency is rendered, never stored in clear."""
 
 from __future__ import annotations
 
@@ -30,7 +31,15 @@ from pymongo.operations import DeleteOne
 from services.notify.planning import PlannedDelivery
 from services.notify.triggers import Trigger
 from shared.consuming import Origin
-from shared.mongo import Document, insert_new, packed, read_by_ids, unpacked, write_all
+from shared.mongo import (
+    Document,
+    insert_new,
+    packed_document,
+    read_by_ids,
+    unpacked,
+    unpacked_document,
+    write_all,
+)
 
 DELIVERIES = "notify_deliveries"
 OPEN = "notify_open"
@@ -47,6 +56,10 @@ class Taken:
 
     open: list[tuple[Document, list[Document]]]
     finished: list[Document]
+
+
+def _unpacked(found: dict[Any, Document]) -> dict[Any, Document]:
+    return {key: unpacked_document(document) for key, document in found.items()}
 
 
 class DeliveryStore:
@@ -74,7 +87,7 @@ class DeliveryStore:
             "reason": trigger.reason.value,
             "occasion": trigger.occasion,
             "trigger_event_id": trigger.event_id,
-            "trigger": packed(trigger.model_dump(mode="json")),
+            "trigger": trigger.model_dump(mode="json"),
             "origin": {
                 "topic": origin.topic,
                 "partition": origin.partition,
@@ -95,7 +108,10 @@ class DeliveryStore:
             for d in deliveries
         ]
         still_open = {str(t) for t in await insert_new(self.open, markers)}
-        taken = {str(t) for t in await insert_new(self.deliveries, deliveries)}
+        taken = {
+            str(t)
+            for t in await insert_new(self.deliveries, list(map(packed_document, deliveries)))
+        }
         # Recorded before and no marker left: finished long ago (a late redelivery).
         finished = [i for i in taken if i not in still_open]
         if finished:
@@ -109,8 +125,8 @@ class DeliveryStore:
         """The open deliveries of these partitions (one scan of the small open set)."""
         markers = [m async for m in self.open.find({"partition": {"$in": sorted(partitions)}})]
         ids = [str(m["_id"]) for m in markers]
-        deliveries = await read_by_ids(self.deliveries, ids)
-        finished = await read_by_ids(self.outcomes, ids)
+        deliveries = _unpacked(await read_by_ids(self.deliveries, ids))
+        finished = _unpacked(await read_by_ids(self.outcomes, ids))
         attempt_ids = [
             f"{i}#{n}" for i in ids if i not in finished for n in range(1, max_attempts + 1)
         ]
@@ -132,13 +148,14 @@ class DeliveryStore:
         await insert_new(self.attempts, attempts)
 
     async def record_outcomes(self, outcomes: Sequence[Document]) -> None:
-        await insert_new(self.outcomes, outcomes)
+        await insert_new(self.outcomes, list(map(packed_document, outcomes)))
 
     async def close(self, delivery_ids: Sequence[str]) -> None:
         await write_all(self.open, [DeleteOne({"_id": i}) for i in delivery_ids])
 
     async def outcome(self, delivery_id: str) -> Document | None:
-        return await self.outcomes.find_one({"_id": delivery_id})
+        found = await self.outcomes.find_one({"_id": delivery_id})
+        return None if found is None else unpacked_document(found)
 
     async def count_open(self) -> int:
         counted: Any = await self.open.count_documents({})

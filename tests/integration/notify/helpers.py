@@ -14,6 +14,7 @@ from devtools.loopback import produce
 from services.notify.app import create_app
 from services.notify.settings import NotifySettings
 from services.notify.store import OUTCOMES
+from shared.mongo import unpacked_document
 from shared.topics import NOTIFICATIONS_FAILED, NOTIFICATIONS_SENT
 from tests.support import collect
 
@@ -63,7 +64,7 @@ async def deliveries(settings: NotifySettings) -> list[dict[str, Any]]:
     )
     try:
         collection = client[settings.mongo.database][OUTCOMES]
-        return [d async for d in collection.find({})]
+        return [unpacked_document(d) async for d in collection.find({})]
     finally:
         await client.close()
 
