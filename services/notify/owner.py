@@ -190,11 +190,19 @@ class Notifier:
         """Record and start the deliveries a batch of triggers calls for; how many are new
         (the others were recorded before, by this instance or another)."""
         now = now_ms()
+        # A trigger alerts a responder over each of its channels: serialised once.
+        stored_triggers: dict[int, str] = {}
         documents = {
             p.delivery.delivery_id: (
                 partition,
                 self.store.delivery_document(
-                    p.delivery, p.trigger, p.origin, partition=partition, now=now
+                    p.delivery,
+                    p.trigger,
+                    p.origin,
+                    partition=partition,
+                    now=now,
+                    stored_trigger=stored_triggers.get(id(p.trigger))
+                    or stored_triggers.setdefault(id(p.trigger), p.trigger.model_dump_json()),
                 ),
             )
             for partition, p in planned

@@ -77,7 +77,10 @@ class DeliveryStore:
         *,
         partition: int,
         now: datetime,
+        stored_trigger: str | None = None,
     ) -> Document:
+        """``stored_trigger`` is ``trigger`` serialised, when the caller already has it
+        (a trigger's deliveries share it); stored as JSON text, not a sub-document."""
         return {
             "_id": planned.delivery_id,
             "complaint_id": trigger.complaint_id,
@@ -87,7 +90,7 @@ class DeliveryStore:
             "reason": trigger.reason.value,
             "occasion": trigger.occasion,
             "trigger_event_id": trigger.event_id,
-            "trigger": trigger.model_dump(mode="json"),
+            "trigger": stored_trigger or trigger.model_dump_json(),
             "origin": {
                 "topic": origin.topic,
                 "partition": origin.partition,
@@ -119,7 +122,10 @@ class DeliveryStore:
         return {str(d["_id"]) for d in deliveries} - taken
 
     def trigger_of(self, document: Document) -> Trigger:
-        return Trigger.model_validate(unpacked(document["trigger"]))
+        stored = document["trigger"]
+        if isinstance(stored, str):
+            return Trigger.model_validate_json(stored)
+        return Trigger.model_validate(unpacked(stored))
 
     async def take(self, partitions: Iterable[int], max_attempts: int) -> Taken:
         """The open deliveries of these partitions (one scan of the small open set)."""
