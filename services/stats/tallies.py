@@ -96,8 +96,11 @@ class Tally:
             self.ack_seconds.remove(value)
         for value in other.resolve_seconds:
             self.resolve_seconds.remove(value)
-        self.counts = +self.counts  # drop the zeros
-        self.by_category = +self.by_category
+        # Drop the zeros: every tally added holds positive counts only, so only the
+        # names just subtracted can have fallen to zero (cheaper than ``+counter``,
+        # which builds a new Counter; stats removes a tally on every recount).
+        _drop_spent(self.counts, other.counts)
+        _drop_spent(self.by_category, other.by_category)
 
     def to_document(self) -> dict[str, Any]:
         return {
@@ -138,6 +141,12 @@ class Tally:
             "medians_seconds": medians,
             "by_category": dict(sorted((k, v) for k, v in self.by_category.items() if v)),
         }
+
+
+def _drop_spent(counts: Counter[str], subtracted: Iterable[str]) -> None:
+    for name in subtracted:
+        if counts.get(name, 0) <= 0:
+            counts.pop(name, None)
 
 
 def total(tallies: Iterable[Tally]) -> Tally:
@@ -204,7 +213,10 @@ def contributions(
 
     def put(scope: Scope, tally: Tally) -> None:
         if tally:
-            out.setdefault(scope.key, Tally()).add(tally)
+            found = out.get(scope.key)
+            if found is None:
+                found = out[scope.key] = Tally()
+            found.add(tally)
 
     periods = {
         p
@@ -224,8 +236,8 @@ def contributions(
         if record.lead_id:
             put(Scope("responder", period, record.lead_id), tally)
     for note in notes:
+        tally = note_tally(note)  # only read by put: one serves every scope
         for period in (note.day, note.month):
-            tally = note_tally(note)
             put(Scope("city", period), tally)
             if record.community_id:
                 put(Scope("community", period, record.community_id), tally)
