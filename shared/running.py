@@ -10,6 +10,7 @@ from typing import Any
 from faststream.kafka import KafkaBroker
 from pymongo import AsyncMongoClient
 
+from shared.collector import settle_garbage_collector
 from shared.http import stop_tasks
 from shared.lag import watch_lag
 
@@ -34,7 +35,8 @@ async def consuming(
     *loops: BackgroundLoop,
     drain: Callable[[], Awaitable[None]] | None = None,
 ) -> AsyncIterator[None]:
-    """Start the broker, the service's background loops and the lag watcher.
+    """Start the broker, the service's background loops and the lag watcher, and settle
+    the garbage collector (``shared.collector``) now that start-up is done.
 
     On the way out the order matters: the loops stop first because they publish through
     the broker; then, with ``drain``, the subscribers stop taking work and ``drain``
@@ -42,6 +44,7 @@ async def consuming(
     commits what its handlers finished; the database client closes last because all of
     them write through it."""
     await broker.start()
+    settle_garbage_collector()
     tasks = [asyncio.create_task(loop()) for loop in loops]
     tasks.append(asyncio.create_task(watch_lag(service, broker)))
     try:
