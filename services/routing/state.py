@@ -8,7 +8,7 @@ events of versions whose batch never finished)."""
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Literal
+from typing import Literal, get_origin
 
 from pydantic import BaseModel, ConfigDict
 
@@ -90,11 +90,14 @@ class ComplaintState(BaseModel):
     outbox: list[OutboxEntry] = []
 
     def copy_for_change(self) -> ComplaintState:
-        return self.model_copy(deep=True)
+        """A copy that changes nothing of this one when it is changed. Every nested
+        model is frozen, so only the lists can change in place: copying them is as good
+        as a deep copy, which walked every frozen value (9 % of routing's CPU, py-spy)."""
+        return self.model_copy(update={name: list(getattr(self, name)) for name in _LISTS})
 
     def next_version(self) -> ComplaintState:
         """A copy to change within one batch: the next version, no events yet."""
-        changed = self.model_copy(deep=True)
+        changed = self.copy_for_change()
         changed.version += 1
         changed.outbox = []
         return changed
@@ -132,3 +135,11 @@ class ComplaintState(BaseModel):
         return (self.lead is not None and self.lead.responder_id == responder_id) or any(
             s.responder_id == responder_id for s in self.support
         )
+
+
+_LISTS = tuple(
+    name
+    for name, field in ComplaintState.model_fields.items()
+    if get_origin(field.annotation) is list
+)
+"""ComplaintState's fields that can change in place (see ``copy_for_change``)."""
