@@ -73,7 +73,8 @@ class Message:
 
     @cached_property
     def title(self) -> str:
-        return str(self._reason.title()).strip()
+        macros: Any = self._reason  # a template module's macros are its attributes
+        return str(macros.title()).strip()
 
     @cached_property
     def text(self) -> str:
