@@ -15,10 +15,10 @@ from typing import Annotated, Literal
 
 from pydantic import Field, StringConstraints
 
-from shared.events import Message, Note, Rating, ShortText, UpdateType
+from shared.events import VISIBLE, Message, Note, Rating, ShortText, UpdateType
 
 Reason = Annotated[
-    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=2000, pattern=r"\S")
+    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=2000, pattern=VISIBLE)
 ]
 
 
