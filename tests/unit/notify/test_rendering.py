@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import shutil
+from pathlib import Path
+
 import pytest
 
-from services.notify.rendering import Renderer
+from services.notify.rendering import TEMPLATES, Renderer
 from services.notify.triggers import (
     Trigger,
     from_escalated,
@@ -120,3 +123,32 @@ def test_html_escapes_what_residents_wrote() -> None:
 
 def test_sms_is_short() -> None:
     assert len(render(from_escalated(escalated()), "housing")["sms"]) <= 140
+
+
+def test_a_custom_template_that_still_imports_its_reason_renders_as_the_shipped_one(
+    tmp_path: Path,
+) -> None:
+    # Formats get the reason's macros as ``r``; templates written before that import
+    # them themselves, and an operator's copy (GONGZHI_TEMPLATES_DIR) must keep working.
+    shutil.copytree(TEMPLATES, tmp_path, dirs_exist_ok=True)
+    for name in ("text", "html", "markdown", "sms"):
+        shipped = (TEMPLATES / f"{name}.j2").read_text(encoding="utf-8")
+        (tmp_path / f"{name}.j2").write_text(
+            '{% import "reasons/" ~ reason ~ ".j2" as r with context %}\n' + shipped,
+            encoding="utf-8",
+        )
+    older = Renderer(
+        public_base_url="https://gongzhi.example/", contacts=CONTACTS, templates_dir=tmp_path
+    )
+    trigger = from_routed(routed())
+    for responder_id in ("fire", "pf-dianzhong"):
+        responder_ = DIRECTORY.responder(responder_id)
+        theirs = older.render(trigger, responder_, DIRECTORY, "delivery-123")
+        ours = RENDERER.render(trigger, responder_, DIRECTORY, "delivery-123")
+        assert (theirs.title, theirs.text, theirs.html, theirs.markdown, theirs.sms) == (
+            ours.title,
+            ours.text,
+            ours.html,
+            ours.markdown,
+            ours.sms,
+        )
