@@ -19,7 +19,7 @@ from pymongo.asynchronous.database import AsyncDatabase
 
 from services.stats.store import StatsStore
 from shared.auth import ApiKey
-from shared.events import SealedContact
+from shared.events import VISIBLE, SealedContact
 from shared.http_auth import identify, presented_key, unauthenticated
 from shared.http_errors import ApiError, documented
 from shared.mongo import Document, now_ms
@@ -35,7 +35,17 @@ router = APIRouter()
 class ContactRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    reason: Annotated[str, StringConstraints(strip_whitespace=True, min_length=3, max_length=500)]
+    reason: Annotated[
+        str,
+        StringConstraints(
+            strip_whitespace=True,
+            min_length=3,
+            max_length=500,
+            # Three characters once stripped, as the published schema must say: a
+            # minLength alone counts the spaces that stripping removes.
+            pattern=rf"{VISIBLE}[\s\S]+{VISIBLE}",
+        ),
+    ]
     """Why the desk needs the contact (a callback about a rating, a question...)."""
 
 

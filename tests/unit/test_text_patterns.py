@@ -8,6 +8,7 @@ from typing import Annotated
 import pytest
 from pydantic import StringConstraints, TypeAdapter, ValidationError
 
+from services.stats.contact import ContactRequest
 from shared.events import VISIBLE, ShortText
 
 Stripped = Annotated[str, StringConstraints(strip_whitespace=True)]
@@ -35,3 +36,17 @@ def test_a_text_matching_the_pattern_is_accepted_once_stripped() -> None:
     for text in ["a", " 物業 ", "\u0085x\u3000"]:
         assert re.search(AS_ANY_READER_READS_IT, text) is not None
         assert SHORT_TEXT.validate_python(text) == text.strip("\u0085\u3000 ")
+
+
+def test_the_contact_reason_pattern_asks_for_three_characters_once_stripped() -> None:
+    reason = ContactRequest.model_json_schema()["properties"]["reason"]
+    pattern = reason["pattern"].replace(r"\s", "\t\n\x0b\x0c\r ")
+    # minLength 3 counts spaces: "7^\n" is 3 long as sent and 2 once stripped
+    # (schemathesis sent it and was refused).
+    for refused in ["7^\n", "  ab ", "\u0085ab\u3000"]:
+        assert re.search(pattern, refused) is None, refused
+        with pytest.raises(ValidationError):
+            ContactRequest(reason=refused)
+    for accepted in ["abc", " 回訪 滿意度 ", "a b"]:
+        assert re.search(pattern, accepted) is not None, accepted
+        assert ContactRequest(reason=accepted).reason == accepted.strip()
