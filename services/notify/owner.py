@@ -192,6 +192,12 @@ class Notifier:
         now = now_ms()
         # A trigger alerts a responder over each of its channels: serialised once.
         stored_triggers: dict[int, str] = {}
+
+        def stored(trigger: Trigger) -> str:
+            if id(trigger) not in stored_triggers:
+                stored_triggers[id(trigger)] = trigger.model_dump_json()
+            return stored_triggers[id(trigger)]
+
         documents = {
             p.delivery.delivery_id: (
                 partition,
@@ -201,8 +207,7 @@ class Notifier:
                     p.origin,
                     partition=partition,
                     now=now,
-                    stored_trigger=stored_triggers.get(id(p.trigger))
-                    or stored_triggers.setdefault(id(p.trigger), p.trigger.model_dump_json()),
+                    stored_trigger=stored(p.trigger),
                 ),
             )
             for partition, p in planned
