@@ -52,8 +52,8 @@ class Message:
     def _reason(self) -> TemplateModule:
         """The reason's macros (title, intro), bound to this alert's facts: built once
         and handed to each format as ``r``. Importing them in every format, with
-        context, built the module again for each (a fifth of notify's CPU, py-spy); a
-        template that still imports them works as before."""
+        context, built the module again for each (one responder's webhook and e-mail
+        formats: 76 -> 55 us); a template that still imports them works as before."""
         return self._renderer.template(f"reasons/{self._context['reason']}").make_module(
             self._context
         )
@@ -123,9 +123,9 @@ class Renderer:
             undefined=StrictUndefined,
             trim_blocks=True,
             lstrip_blocks=True,
-            # Every render imports its reason's template ("reasons/<reason>.j2"); with
-            # auto_reload Jinja stats the file for each import. Templates change with a
-            # deployment, and a restart loads them.
+            # A template that imports another (a custom one importing its reason's
+            # macros) would have Jinja stat the file on every render. Templates change
+            # with a deployment, and a restart loads them.
             auto_reload=False,
         )
         # Compiled once: compiling a template costs more than rendering it.
