@@ -156,6 +156,7 @@ def main() -> None:
         create_app(settings),
         host=settings.http_host,
         port=settings.http_port,
+        http="httptools",
         log_config=None,
         timeout_graceful_shutdown=20,
     )

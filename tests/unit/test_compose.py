@@ -40,6 +40,7 @@ from devtools.kafka_image import (
     start_environment,
 )
 from devtools.rates_exporter import rate_samples
+from devtools.stack import BACKLOG_WORKERS
 from services.notify.settings import NotifySettings
 from shared.directory import DingTalkChannel, WebhookChannel, load_directory
 from shared.settings import MongoSettings, refuse_example_secrets
@@ -667,3 +668,12 @@ def test_mongodb_credentials_come_in_pairs() -> None:
     settings = MongoSettings(username="gongzhi", password="p/@ss:w%rd")
     assert settings.password is not None
     assert settings.password.get_secret_value() == "p/@ss:w%rd"
+
+
+def test_backlog_workers_yield_the_cpu_to_intake_as_on_the_local_stack(compose: Compose) -> None:
+    for service in SERVICES:
+        shares = compose.services[service].get("cpu_shares", 1024)
+        if service in BACKLOG_WORKERS:
+            assert 0 < shares <= 1024 // 4, service
+        else:
+            assert shares == 1024, service
