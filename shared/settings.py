@@ -37,7 +37,11 @@ class KafkaSettings(BaseSettings):
     sasl_password: SecretStr | None = None
     ssl_cafile: str | None = None
     topic_partitions: int = Field(default=4, ge=1)
-    linger_ms: int = Field(default=5, ge=0)
+    linger_ms: int = Field(default=0, ge=0)
+    """How long the producer holds a batch for more. Every service hands a whole batch's
+    events over before it awaits any, and aiokafka gathers what comes while a produce
+    request is in flight, so a linger only delays: at 5 ms, each HTTP group commit
+    waited it out and intake answered 1,783 requests/s against 2,139 at 0 (bench)."""
     fetch_wait_ms: int = Field(default=20, ge=0)
     """How long the broker may hold a consumer's fetch to gather ``fetch_min_bytes``: at
     moderate rates a batch then carries what arrived in that time, instead of the one or

@@ -13,7 +13,7 @@ Each stage consumes a batch (up to 500 records), decides in memory, writes each 
 collections once per batch (``insert_many(ordered=False)`` of documents whose ``_id``
 derives from the message, or for stats from the complaint and its count of parts),
 sends every event without awaiting each (``acks="all"``,
-idempotent producer, 5 ms linger, as the services), awaits them together and commits
+idempotent producer, the services' linger), awaits them together and commits
 once. A replayed batch writes the same documents (duplicate keys are the answer, not an
 error) and sends the same event ids. No framework, no validation beyond JSON, no real
 HTTP or SMTP: notify's "delivery" is recording it and its outcome, in the order of
@@ -57,10 +57,8 @@ from shared.settings import KafkaSettings
 STAGES = ("intake", "routing", "notify", "stats")
 BATCH_RECORDS = 500
 """The services' ``batch_max_records`` default."""
-LINGER_MS = 5
-"""The services' ``KAFKA_LINGER_MS`` default."""
 KAFKA_DEFAULTS = KafkaSettings()
-"""The services' other consumer defaults (``KAFKA_FETCH_WAIT_MS`` ...)."""
+"""The services' producer and consumer defaults (``KAFKA_LINGER_MS``, ``KAFKA_FETCH_WAIT_MS`` ...)."""
 STATEMENTS_PER_COMMAND = 99
 """Below unpatched FerretDB v1's limit for updates of existing documents (shared/mongo.py)."""
 DUPLICATE_KEY = 11000
@@ -441,7 +439,10 @@ async def run_stage(
         fetch_min_bytes=KAFKA_DEFAULTS.fetch_min_bytes,
     )
     producer = AIOKafkaProducer(
-        bootstrap_servers=bootstrap, acks="all", enable_idempotence=True, linger_ms=LINGER_MS
+        bootstrap_servers=bootstrap,
+        acks="all",
+        enable_idempotence=True,
+        linger_ms=KAFKA_DEFAULTS.linger_ms,
     )
     commands = CommandCount()
     mongo: AsyncMongoClient[Document] = AsyncMongoClient(
