@@ -33,7 +33,7 @@ from services.stats.hotspots import hotspot_contributions, record_of
 from services.stats.parts import Facts, part_document
 from services.stats.periods import Scope, recent_periods
 from services.stats.store import StatsStore, notification_records
-from services.stats.tallies import NotificationRecord, Tally, contributions
+from services.stats.tallies import Tally, note_contributions, record_contributions
 from shared.events import ScopeChanged, StatsSnapshot
 from shared.mongo import now_ms
 from shared.ownership import partition_of
@@ -61,8 +61,12 @@ class Entry:
     events: dict[str, Fact] = field(default_factory=dict)
     notified: dict[str, Fact] = field(default_factory=dict)
     counted: dict[str, Tally] = field(default_factory=dict)
-    """What it adds to each scope now (what the tallies hold of it)."""
+    """What it adds to each scope now (what the tallies hold of it); for a complaint,
+    without its deliveries (``counted_notes``)."""
+    counted_notes: dict[str, Tally] = field(default_factory=dict)
     record: ComplaintRecord | None = None
+    derived_from: int = -1
+    """How many of ``events`` ``record`` was derived from."""
     timer_at: datetime | None = None
     periods: set[str] = field(default_factory=set)
     parts: int = 0
@@ -249,43 +253,59 @@ class StatsOwner:
                 self.complaints.setdefault(complaint_id, Entry(facts.partition)).take_in(facts)
         raise RuntimeError(f"complaint parts still taken after {PART_ROUNDS} rounds")
 
-    def _recount(self, complaint_id: str, entry: Entry, now: datetime) -> set[tuple[str, int]]:
-        """Move one complaint's contribution; the (scope, partition) tallies it moved."""
-        record = derive(complaint_id, entry.events, self.tz).record if entry.events else None
-        notes: list[NotificationRecord] = notification_records(
-            entry.notified, complaint_id, self.tz
-        )
-        if record is None:
-            # Deliveries of a complaint whose own events have not come yet count in
-            # no scope of the complaint: only the delivery's own responder and the city.
-            record = ComplaintRecord(complaint_id)
-        moved = self._move(entry, contributions(record, notes, now))
-        entry.record = record
-        due = next_change(record, now)
-        if due is not None and due != entry.timer_at:
-            heapq.heappush(self.timers, (due, complaint_id))
-        entry.timer_at = due
+    def _recount(
+        self, complaint_id: str, entry: Entry, now: datetime, *, due_time: bool = False
+    ) -> set[tuple[str, int]]:
+        """Move one complaint's contribution; the (scope, partition) tallies it moved.
+
+        The complaint's own part changes only with its events or a due time passing
+        (``due_time``), so a batch that brings only deliveries moves only theirs: a
+        delivery is about half of what stats consumes, and deriving the complaint again
+        was most of the work of counting it."""
+        moved: set[tuple[str, int]] = set()
+        record = entry.record
+        if record is None or due_time or entry.derived_from != len(entry.events):
+            derived = derive(complaint_id, entry.events, self.tz).record if entry.events else None
+            # Deliveries of a complaint whose own events have not come yet count in no
+            # scope of the complaint: only the delivery's own responder and the city.
+            record = derived or ComplaintRecord(complaint_id)
+            counted = record_contributions(record, now)
+            moved |= self._move(entry.partition, entry.counted, counted)
+            entry.counted, entry.record, entry.derived_from = counted, record, len(entry.events)
+            due = next_change(record, now)
+            if due is not None and due != entry.timer_at:
+                heapq.heappush(self.timers, (due, complaint_id))
+            entry.timer_at = due
+        notes = notification_records(entry.notified, complaint_id, self.tz)
+        counted_notes = note_contributions(record, notes)
+        moved |= self._move(entry.partition, entry.counted_notes, counted_notes)
+        entry.counted_notes = counted_notes
         return moved
 
     def _recount_hotspot(self, hotspot_id: str, entry: Entry) -> set[tuple[str, int]]:
         record = record_of(hotspot_id, entry.events, self.tz)
         notes = notification_records(entry.notified, hotspot_id, self.tz)
-        return self._move(entry, hotspot_contributions(record, notes))
-
-    def _move(self, entry: Entry, counted: dict[str, Tally]) -> set[tuple[str, int]]:
-        """Replace what ``entry`` adds to each scope; the (scope, partition) tallies moved."""
-        moved: set[tuple[str, int]] = set()
-        for scope in set(entry.counted) | set(counted):
-            old, new = entry.counted.get(scope), counted.get(scope)
-            if old == new:
-                continue
-            tally = self.tallies.setdefault((scope, entry.partition), Tally())
-            if old is not None:
-                tally.remove(old)
-            if new is not None:
-                tally.add(new)
-            moved.add((scope, entry.partition))
+        counted = hotspot_contributions(record, notes)
+        moved = self._move(entry.partition, entry.counted, counted)
         entry.counted = counted
+        return moved
+
+    def _move(
+        self, partition: int, old: dict[str, Tally], new: dict[str, Tally]
+    ) -> set[tuple[str, int]]:
+        """Replace what an entry adds to each scope (``old``, what the tallies hold of
+        it) by ``new``; the (scope, partition) tallies moved."""
+        moved: set[tuple[str, int]] = set()
+        for scope in old.keys() | new.keys():
+            before, after = old.get(scope), new.get(scope)
+            if before == after:
+                continue
+            tally = self.tallies.setdefault((scope, partition), Tally())
+            if before is not None:
+                tally.remove(before)
+            if after is not None:
+                tally.add(after)
+            moved.add((scope, partition))
         return moved
 
     def _reject(self, key: str, partition: int, periods: Iterable[str]) -> set[tuple[str, int]]:
@@ -321,7 +341,7 @@ class StatsOwner:
             entry = self.complaints.get(complaint_id)
             if entry is not None:
                 entry.timer_at = None
-                touched |= self._recount(complaint_id, entry, now)
+                touched |= self._recount(complaint_id, entry, now, due_time=True)
         self.unwritten |= touched
         return self.timers[0][0] if self.timers else None
 

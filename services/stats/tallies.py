@@ -209,15 +209,16 @@ def contributions(
     """Everything one complaint and its deliveries add, by snapshot scope (city, its
     community, its lead; each delivery also to its own responder), for each day and
     month it was received or routed in."""
+    out = record_contributions(record, now)
+    for key, tally in note_contributions(record, notes).items():
+        _put(out, key, tally)
+    return out
+
+
+def record_contributions(record: ComplaintRecord, now: datetime) -> dict[str, Tally]:
+    """What the complaint itself adds (``contributions`` without its deliveries): it
+    changes only with the complaint's events or a due time passing."""
     out: dict[str, Tally] = {}
-
-    def put(scope: Scope, tally: Tally) -> None:
-        if tally:
-            found = out.get(scope.key)
-            if found is None:
-                found = out[scope.key] = Tally()
-            found.add(tally)
-
     periods = {
         p
         for p in (
@@ -230,19 +231,36 @@ def contributions(
     }
     for period in periods:
         tally = record_tally(record, period, now)
-        put(Scope("city", period), tally)
+        _put(out, Scope("city", period).key, tally)
         if record.community_id:
-            put(Scope("community", period, record.community_id), tally)
+            _put(out, Scope("community", period, record.community_id).key, tally)
         if record.lead_id:
-            put(Scope("responder", period, record.lead_id), tally)
-    for note in notes:
-        tally = note_tally(note)  # only read by put: one serves every scope
-        for period in (note.day, note.month):
-            put(Scope("city", period), tally)
-            if record.community_id:
-                put(Scope("community", period, record.community_id), tally)
-            put(Scope("responder", period, note.responder_id), tally)
+            _put(out, Scope("responder", period, record.lead_id).key, tally)
     return out
+
+
+def note_contributions(
+    record: ComplaintRecord, notes: Iterable[NotificationRecord]
+) -> dict[str, Tally]:
+    """What the complaint's deliveries add (``contributions`` without the complaint)."""
+    out: dict[str, Tally] = {}
+    for note in notes:
+        tally = note_tally(note)  # only read by _put: one serves every scope
+        for period in (note.day, note.month):
+            _put(out, Scope("city", period).key, tally)
+            if record.community_id:
+                _put(out, Scope("community", period, record.community_id).key, tally)
+            _put(out, Scope("responder", period, note.responder_id).key, tally)
+    return out
+
+
+def _put(out: dict[str, Tally], scope: str, tally: Tally) -> None:
+    """Add ``tally`` to ``out[scope]`` (a tally of its own: ``tally`` may serve others)."""
+    if tally:
+        found = out.get(scope)
+        if found is None:
+            found = out[scope] = Tally()
+        found.add(tally)
 
 
 def _rate(numerator: int, denominator: int) -> float | None:

@@ -86,3 +86,34 @@ async def test_owners_racing_on_part_numbers_lose_no_fact_and_store_none_twice(
         if entry.events:
             assert found is not None
             assert found[0].record == entry.record
+
+
+async def test_deliveries_counted_in_batches_of_their_own_give_the_figures_of_a_recount(
+    mongo_db: AsyncDatabase[dict[str, Any]],
+) -> None:
+    """A batch of deliveries only moves what the deliveries add (the complaint's own part
+    is kept from its last events): the running tallies still equal a recount from the
+    stored facts, whichever came first."""
+    events = october().events
+    deliveries = [(t, e) for t, e in events if t.startswith("notifications.")]
+    rest = [(t, e) for t, e in events if not t.startswith("notifications.")]
+    assert deliveries
+    assert rest
+    counting = owner(mongo_db)
+    await counting.take({0})
+    half = len(rest) // 2
+    # Some deliveries before their complaint's events, the rest after, one by one.
+    await counting.apply(batch_of(deliveries[:1]))
+    await counting.apply(batch_of(rest[:half]))
+    for delivery in deliveries[1:]:
+        await counting.apply(batch_of([delivery]))
+    await counting.apply(batch_of(rest[half:]))
+
+    fresh = owner(mongo_db)
+    await fresh.take({0})
+
+    def figures(o: StatsOwner) -> dict[tuple[str, int], dict[str, Any]]:
+        return {k: t.to_document() for k, t in o.tallies.items() if t}
+
+    assert figures(counting) == figures(fresh)
+    assert any("notifications_sent" in t["counts"] for t in figures(fresh).values())
