@@ -16,7 +16,7 @@ from typing import Any
 
 from services.stats.facts import Fact
 from services.stats.periods import Scope, day_of, month_of
-from services.stats.tallies import NotificationRecord, Tally, note_tally
+from services.stats.tallies import NotificationRecord, Tally, add_to, note_contributions
 from shared.events import HotspotClosed, HotspotDetected
 
 OPEN, CLOSED = "open", "closed"
@@ -115,27 +115,16 @@ def hotspot_contributions(
     record: HotspotRecord | None, notes: Iterable[NotificationRecord]
 ) -> dict[str, Tally]:
     """What one hot spot and its alerts add, by snapshot scope."""
-    out: dict[str, Tally] = {}
-
-    def put(scope: Scope, tally: Tally) -> None:
-        out.setdefault(scope.key, Tally()).add(tally)
-
     community = record.community_id if record else None
+    out = note_contributions(community, notes)
     if record is not None:
         tally = hotspot_tally(record)
         for period in (record.day, record.month):
-            put(Scope("city", period), tally)
+            add_to(out, Scope("city", period).key, tally)
             if community:
-                put(Scope("community", period, community), tally)
+                add_to(out, Scope("community", period, community).key, tally)
             for responder_id in record.alerted:
-                put(Scope("responder", period, responder_id), tally)
-    for note in notes:
-        for period in (note.day, note.month):
-            tally = note_tally(note)
-            put(Scope("city", period), tally)
-            if community:
-                put(Scope("community", period, community), tally)
-            put(Scope("responder", period, note.responder_id), tally)
+                add_to(out, Scope("responder", period, responder_id).key, tally)
     return out
 
 

@@ -277,7 +277,7 @@ class StatsOwner:
                 heapq.heappush(self.timers, (due, complaint_id))
             entry.timer_at = due
         notes = notification_records(entry.notified, complaint_id, self.tz)
-        counted_notes = note_contributions(record, notes)
+        counted_notes = note_contributions(record.community_id, notes)
         moved |= self._move(entry.partition, entry.counted_notes, counted_notes)
         entry.counted_notes = counted_notes
         return moved

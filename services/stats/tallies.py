@@ -210,8 +210,8 @@ def contributions(
     community, its lead; each delivery also to its own responder), for each day and
     month it was received or routed in."""
     out = record_contributions(record, now)
-    for key, tally in note_contributions(record, notes).items():
-        _put(out, key, tally)
+    for key, tally in note_contributions(record.community_id, notes).items():
+        add_to(out, key, tally)
     return out
 
 
@@ -231,30 +231,32 @@ def record_contributions(record: ComplaintRecord, now: datetime) -> dict[str, Ta
     }
     for period in periods:
         tally = record_tally(record, period, now)
-        _put(out, Scope("city", period).key, tally)
+        add_to(out, Scope("city", period).key, tally)
         if record.community_id:
-            _put(out, Scope("community", period, record.community_id).key, tally)
+            add_to(out, Scope("community", period, record.community_id).key, tally)
         if record.lead_id:
-            _put(out, Scope("responder", period, record.lead_id).key, tally)
+            add_to(out, Scope("responder", period, record.lead_id).key, tally)
     return out
 
 
 def note_contributions(
-    record: ComplaintRecord, notes: Iterable[NotificationRecord]
+    community_id: str | None, notes: Iterable[NotificationRecord]
 ) -> dict[str, Tally]:
-    """What the complaint's deliveries add (``contributions`` without the complaint)."""
+    """What the deliveries of a complaint (or hot spot) in ``community_id`` add: to the
+    city, the community and the responder each went to (``contributions`` without the
+    complaint)."""
     out: dict[str, Tally] = {}
     for note in notes:
-        tally = note_tally(note)  # only read by _put: one serves every scope
+        tally = note_tally(note)  # only read by add_to: one serves every scope
         for period in (note.day, note.month):
-            _put(out, Scope("city", period).key, tally)
-            if record.community_id:
-                _put(out, Scope("community", period, record.community_id).key, tally)
-            _put(out, Scope("responder", period, note.responder_id).key, tally)
+            add_to(out, Scope("city", period).key, tally)
+            if community_id:
+                add_to(out, Scope("community", period, community_id).key, tally)
+            add_to(out, Scope("responder", period, note.responder_id).key, tally)
     return out
 
 
-def _put(out: dict[str, Tally], scope: str, tally: Tally) -> None:
+def add_to(out: dict[str, Tally], scope: str, tally: Tally) -> None:
     """Add ``tally`` to ``out[scope]`` (a tally of its own: ``tally`` may serve others)."""
     if tally:
         found = out.get(scope)
